@@ -1,0 +1,371 @@
+//! The sidecar's state, shared by the JSON-RPC server and the CLI: configuration, the
+//! workspace, the stores, the index, live subscriptions, and the outbound notification queue.
+
+use crate::cache::Cache;
+use crate::config::Config;
+use crate::error::{Result, SidecarError};
+use crate::ids::{parse_ref, SessionQuery};
+use crate::index::{Change, Index, IndexEntry, ReadMode};
+use crate::protocol::{
+    AppendedParams, BranchChangedParams, ChangedParams, ContextUsageParams, ErrorCode, Scope,
+    SessionRef,
+};
+use crate::store::{build_stores, SessionFile, SessionStore};
+use crate::workspace::Workspace;
+use dashmap::DashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// A notification for the client.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    Changed(ChangedParams),
+    Appended(AppendedParams),
+    ContextUsage(ContextUsageParams),
+    BranchChanged(BranchChangedParams),
+}
+
+#[derive(Default)]
+struct Loaded {
+    workspace: bool,
+    all: bool,
+}
+
+/// A live `sessions/subscribe`.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub file: SessionFile,
+    /// Offset just past the last line already pushed (or held by the client).
+    pub offset: u64,
+}
+
+pub struct Sidecar {
+    pub config: Config,
+    pub workspace: RwLock<Workspace>,
+    pub stores: Vec<Arc<dyn SessionStore>>,
+    pub index: Index,
+    cache: Cache,
+    loaded: Mutex<Loaded>,
+    outbound: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Outbound>>>,
+    pub subscriptions: DashMap<String, Subscription>,
+    /// Serialises subscription pushes so appended items keep their order.
+    pub push_lock: Mutex<()>,
+    cache_dirty: AtomicBool,
+}
+
+impl Sidecar {
+    pub fn new(config: Config) -> Arc<Sidecar> {
+        let stores = build_stores(&config);
+        let key: String = stores
+            .iter()
+            .map(|s| format!("{}={};", s.agent().as_str(), s.root().display()))
+            .collect();
+        let cache = Cache::new(&config.cache_dir, &key);
+        let index = Index::with_cache(cache.load());
+        let workspace = Workspace::new(config.workspace_folders.clone());
+        Arc::new(Sidecar {
+            config,
+            workspace: RwLock::new(workspace),
+            stores,
+            index,
+            cache,
+            loaded: Mutex::new(Loaded::default()),
+            outbound: Mutex::new(None),
+            subscriptions: DashMap::new(),
+            push_lock: Mutex::new(()),
+            cache_dirty: AtomicBool::new(false),
+        })
+    }
+
+    pub fn set_outbound(&self, tx: tokio::sync::mpsc::UnboundedSender<Outbound>) {
+        *self.outbound.lock().unwrap() = Some(tx);
+    }
+
+    pub fn notify(&self, msg: Outbound) {
+        if let Some(tx) = self.outbound.lock().unwrap().as_ref() {
+            let _ = tx.send(msg);
+        }
+    }
+
+    pub fn workspace(&self) -> Workspace {
+        self.workspace.read().unwrap().clone()
+    }
+
+    pub fn store(&self, agent: crate::protocol::Agent) -> Result<&Arc<dyn SessionStore>> {
+        self.stores
+            .iter()
+            .find(|s| s.agent() == agent)
+            .ok_or_else(|| {
+                SidecarError::new(
+                    ErrorCode::AgentDisabled,
+                    format!(
+                        "{} sessions are disabled (initializationOptions.agents)",
+                        agent.as_str()
+                    ),
+                )
+            })
+    }
+
+    /// Index the sessions of the scope if that was not done yet. Large files not seen before
+    /// are read head-and-tail only; `complete_counts` reads them whole afterwards.
+    pub fn ensure_loaded(&self, scope: Scope) -> Result<()> {
+        {
+            let l = self.loaded.lock().unwrap();
+            if l.all || (scope == Scope::Workspace && l.workspace) {
+                return Ok(());
+            }
+        }
+        let ws = self.workspace();
+        let mut errors = Vec::new();
+        for store in &self.stores {
+            let files = match scope {
+                Scope::Workspace => store.discover(Some(&ws)),
+                Scope::All => store.discover(None),
+            };
+            match files {
+                Ok(files) => {
+                    for f in files {
+                        if let Err(e) = self.index.refresh(store.as_ref(), &f, &ws, ReadMode::Lite)
+                        {
+                            tracing::warn!(
+                                "skipping unreadable session file {}: {e}",
+                                f.path.display()
+                            );
+                        }
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        let mut l = self.loaded.lock().unwrap();
+        match scope {
+            Scope::Workspace => l.workspace = true,
+            Scope::All => {
+                l.all = true;
+                l.workspace = true;
+            }
+        }
+        self.cache_dirty.store(true, Ordering::Relaxed);
+        if errors.len() == self.stores.len() && !errors.is_empty() {
+            return Err(errors.remove(0));
+        }
+        for e in errors {
+            tracing::warn!("{e}");
+        }
+        Ok(())
+    }
+
+    pub fn all_loaded(&self) -> bool {
+        self.loaded.lock().unwrap().all
+    }
+
+    /// Read whole every file that was only read head-and-tail; returns the updated summaries.
+    pub fn complete_counts(&self) -> Vec<crate::protocol::SessionSummary> {
+        let ws = self.workspace();
+        let mut updated = Vec::new();
+        for f in self.index.partial_entries() {
+            let Ok(store) = self.store(f.agent) else {
+                continue;
+            };
+            // Drop the partial state so the file is read from the start.
+            if let Some(mut e) = self.index.entries.get_mut(&(f.agent, f.id.clone())) {
+                e.state.partial = true;
+            }
+            match crate::index::scan_file(store.as_ref(), &f.path, None, ReadMode::Full) {
+                Ok((key, state)) => {
+                    let in_workspace = store.in_workspace(&f.path, &state, &ws);
+                    let entry = IndexEntry {
+                        file: f.clone(),
+                        key,
+                        state,
+                        in_workspace,
+                    };
+                    if store.is_listable(&entry.state) {
+                        updated.push(entry.summary());
+                    }
+                    self.index.entries.insert((f.agent, f.id.clone()), entry);
+                }
+                Err(e) => tracing::warn!("cannot read {}: {e}", f.path.display()),
+            }
+        }
+        if !updated.is_empty() {
+            self.cache_dirty.store(true, Ordering::Relaxed);
+        }
+        updated
+    }
+
+    pub fn save_cache_if_dirty(&self) {
+        if self.cache_dirty.swap(false, Ordering::Relaxed) {
+            self.cache.save(self.index.to_cache());
+        }
+    }
+
+    /// Find a session by reference: `agent:id`, a full id, or a unique prefix (≥ 8 chars).
+    pub fn resolve(&self, r: &SessionRef) -> Result<(Arc<dyn SessionStore>, IndexEntry)> {
+        let q = parse_ref(r)?;
+        if let Some(agent) = q.agent {
+            self.store(agent)?;
+        }
+        self.ensure_loaded(Scope::Workspace)?;
+        match self.lookup(&q)? {
+            Some(found) => Ok(found),
+            None => {
+                self.ensure_loaded(Scope::All)?;
+                self.lookup(&q)?.ok_or_else(|| {
+                    SidecarError::not_found(format!(
+                        "{}{} in the enabled stores",
+                        q.agent
+                            .map(|a| format!("{}:", a.as_str()))
+                            .unwrap_or_default(),
+                        q.id
+                    ))
+                })
+            }
+        }
+    }
+
+    fn lookup(&self, q: &SessionQuery) -> Result<Option<(Arc<dyn SessionStore>, IndexEntry)>> {
+        let mut matches: Vec<IndexEntry> = Vec::new();
+        for e in self.index.entries.iter() {
+            if q.agent.is_some_and(|a| a != e.file.agent) {
+                continue;
+            }
+            if e.file.id == q.id {
+                matches.clear();
+                matches.push(e.clone());
+                break;
+            }
+            if e.file.id.starts_with(&q.id) {
+                matches.push(e.clone());
+            }
+        }
+        match matches.len() {
+            0 => Ok(None),
+            1 => {
+                let e = matches.pop().unwrap();
+                let store = self.store(e.file.agent)?.clone();
+                Ok(Some((store, e)))
+            }
+            n => Err(SidecarError::new(
+                ErrorCode::AmbiguousSession,
+                format!(
+                    "{:?} matches {n} sessions ({}); use more characters or agent:id",
+                    q.id,
+                    matches
+                        .iter()
+                        .take(5)
+                        .map(|e| format!("{}:{}", e.file.agent.as_str(), e.file.id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// Re-read one indexed session now (after a write of ours) and tell the client.
+    pub fn refresh_file(&self, file: &SessionFile) -> Result<IndexEntry> {
+        let store = self.store(file.agent)?.clone();
+        let ws = self.workspace();
+        let change = self
+            .index
+            .refresh(store.as_ref(), file, &ws, ReadMode::Full)
+            .map_err(|e| SidecarError::unreadable(&file.path, &e))?;
+        self.publish(vec![change]);
+        self.index
+            .get(file.agent, &file.id)
+            .ok_or_else(|| SidecarError::not_found(&file.id))
+    }
+
+    /// Turn index changes into one `sessions/changed` (workspace sessions only, unless the
+    /// client listed every session).
+    pub fn publish(&self, changes: Vec<Change>) {
+        let all = self.all_loaded();
+        let mut p = ChangedParams::default();
+        for c in changes {
+            match c {
+                Change::Added(s) | Change::Updated(s) if !all && !self.summary_in_workspace(&s) => {
+                }
+                Change::Added(s) => p.added.push(s),
+                Change::Updated(s) => p.updated.push(s),
+                Change::Removed(k) => p.removed.push(k),
+                Change::Unchanged => {}
+            }
+        }
+        if !(p.added.is_empty() && p.updated.is_empty() && p.removed.is_empty()) {
+            self.cache_dirty.store(true, Ordering::Relaxed);
+            self.notify(Outbound::Changed(p));
+        }
+    }
+
+    fn summary_in_workspace(&self, s: &crate::protocol::SessionSummary) -> bool {
+        self.index
+            .get(s.agent, &s.id)
+            .map(|e| e.in_workspace)
+            .unwrap_or(false)
+    }
+
+    /// The watcher saw these paths change.
+    pub fn on_paths_changed(&self, paths: &[PathBuf]) {
+        let ws = self.workspace();
+        let mut changes = Vec::new();
+        let mut touched = Vec::new();
+        for path in paths {
+            if let Some((agent, id)) = self.index.by_path(path) {
+                if let Ok(store) = self.store(agent) {
+                    let file = SessionFile {
+                        agent,
+                        id,
+                        path: path.clone(),
+                    };
+                    match self
+                        .index
+                        .refresh(store.as_ref(), &file, &ws, ReadMode::Full)
+                    {
+                        Ok(c) => changes.push(c),
+                        Err(e) => tracing::warn!("cannot read {}: {e}", path.display()),
+                    }
+                    touched.push(file);
+                }
+                continue;
+            }
+            if !path.exists() {
+                continue;
+            }
+            for store in &self.stores {
+                if let Some(id) = store.session_id_of(path) {
+                    let file = SessionFile {
+                        agent: store.agent(),
+                        id,
+                        path: path.clone(),
+                    };
+                    match self
+                        .index
+                        .refresh(store.as_ref(), &file, &ws, ReadMode::Full)
+                    {
+                        Ok(c) => changes.push(c),
+                        Err(e) => tracing::warn!("cannot read {}: {e}", path.display()),
+                    }
+                    touched.push(file);
+                    break;
+                }
+            }
+        }
+        self.publish(changes);
+        for f in touched {
+            crate::handlers::subscribe::push_appended(self, &f);
+            crate::handlers::context::on_session_written(self, &f);
+        }
+    }
+
+    /// Every path the watcher should cover.
+    pub fn watch_roots(&self) -> Vec<PathBuf> {
+        self.stores.iter().flat_map(|s| s.watch_roots()).collect()
+    }
+
+    pub fn entry_for_path(&self, path: &Path) -> Option<IndexEntry> {
+        self.index
+            .by_path(path)
+            .and_then(|(a, id)| self.index.get(a, &id))
+    }
+}

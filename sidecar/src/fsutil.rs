@@ -1,0 +1,105 @@
+//! Writing files the safe way: temp file in the same directory, fsync, rename; 0600 files,
+//! 0700 folders. Originals are never rewritten in place.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Prefix of every temp file the sidecar creates (cleaned at the next start).
+pub const TEMP_PREFIX: &str = ".session-sidecar-tmp-";
+
+pub fn create_dir_private(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// A temp file next to `target`, created 0600 with O_EXCL.
+pub fn temp_beside(target: &Path) -> io::Result<(PathBuf, File)> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for _ in 0..16 {
+        let tmp = dir.join(format!(
+            "{TEMP_PREFIX}{}-{name}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        ));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("could not create a unique temp file"))
+}
+
+/// Finish a temp file: fsync it, move it onto `target` (refusing to replace an existing file
+/// when `no_clobber`), fsync the directory. On error the temp file is removed.
+pub fn commit_temp(tmp: &Path, mut file: File, target: &Path, no_clobber: bool) -> io::Result<()> {
+    let result = (|| {
+        file.flush()?;
+        file.sync_all()?;
+        drop(file);
+        if no_clobber {
+            // link(2) fails with EEXIST instead of replacing; then drop the temp name.
+            fs::hard_link(tmp, target)?;
+            fs::remove_file(tmp)?;
+        } else {
+            fs::rename(tmp, target)?;
+        }
+        if let Some(dir) = target.parent() {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(tmp);
+    }
+    result
+}
+
+/// Write `bytes` to `target` atomically (replacing it).
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    let (tmp, mut f) = temp_beside(target)?;
+    if let Err(e) = f.write_all(bytes) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    commit_temp(&tmp, f, target, false)
+}
+
+/// Append one whole line with a single write(2) to an existing file (never creates it).
+pub fn append_line(target: &Path, line: &[u8]) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(line.len() + 1);
+    buf.extend_from_slice(line);
+    buf.push(b'\n');
+    let mut f = OpenOptions::new().append(true).open(target)?;
+    f.write_all(&buf)?;
+    f.sync_data()
+}
+
+/// Remove temp files a killed sidecar left in `dir` (not recursive).
+pub fn clean_temp_files(dir: &Path) -> usize {
+    let mut n = 0;
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+                && fs::remove_file(e.path()).is_ok()
+            {
+                n += 1;
+            }
+        }
+    }
+    n
+}

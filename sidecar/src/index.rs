@@ -1,0 +1,234 @@
+//! The live session index: one entry per (agent, id) with the file's key and its summary
+//! state. Files are read incrementally: an appended file from its last indexed offset, a file
+//! that shrank or was replaced from the start, a large file never seen before only its head and
+//! tail (exact counts are filled in afterwards).
+
+use crate::cache::CachedFile;
+use crate::protocol::{Agent, SessionKey, SessionSummary};
+use crate::store::{SessionFile, SessionStore};
+use crate::summary::ScanState;
+use crate::transcript::{self, FileKey, LITE_WINDOW};
+use crate::workspace::Workspace;
+use dashmap::DashMap;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+#[derive(Debug, Clone)]
+pub struct IndexEntry {
+    pub file: SessionFile,
+    pub key: FileKey,
+    pub state: ScanState,
+    pub in_workspace: bool,
+}
+
+impl IndexEntry {
+    pub fn summary(&self) -> SessionSummary {
+        self.state
+            .to_summary(self.file.agent, &self.file.id, &self.file.path, &self.key)
+    }
+    pub fn session_key(&self) -> SessionKey {
+        SessionKey {
+            agent: self.file.agent,
+            id: self.file.id.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Added(SessionSummary),
+    Updated(SessionSummary),
+    Removed(SessionKey),
+    Unchanged,
+}
+
+/// How to read a file the index has not seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadMode {
+    /// Head and tail only when the file is large.
+    Lite,
+    /// Every line.
+    Full,
+}
+
+#[derive(Default)]
+pub struct Index {
+    pub entries: DashMap<(Agent, String), IndexEntry>,
+    paths: DashMap<PathBuf, (Agent, String)>,
+    /// Entries loaded from the persistent cache, consumed when their file is first seen.
+    cached: Mutex<HashMap<PathBuf, CachedFile>>,
+}
+
+/// Read a file into a summary state, reusing `prior` when the file only grew.
+pub fn scan_file(
+    store: &dyn SessionStore,
+    path: &Path,
+    prior: Option<(&FileKey, &ScanState)>,
+    mode: ReadMode,
+) -> io::Result<(FileKey, ScanState)> {
+    let mut f = File::open(path)?;
+    let meta = f.metadata()?;
+    let key = FileKey::of(&meta);
+    if let Some((pk, ps)) = prior {
+        let same_file = pk.dev == key.dev && pk.ino == key.ino;
+        if same_file && !ps.partial && key.size >= ps.offset {
+            if *pk == key {
+                return Ok((key, ps.clone()));
+            }
+            if transcript::fingerprint(&mut f, ps.offset)? == ps.fingerprint {
+                let mut st = ps.clone();
+                let end = transcript::for_each_line(&mut f, st.offset, |_, line| {
+                    store.scan_line(&mut st, line);
+                    true
+                })?;
+                st.offset = end;
+                st.fingerprint = transcript::fingerprint(&mut f, end)?;
+                return Ok((key, st));
+            }
+        }
+    }
+    let mut st = ScanState::default();
+    if mode == ReadMode::Lite && key.size > 2 * LITE_WINDOW {
+        let ht = transcript::read_head_tail(&mut f, key.size, LITE_WINDOW)?;
+        for line in transcript::lines_in(&ht.head, false) {
+            store.scan_line(&mut st, line);
+        }
+        for line in transcript::lines_in(&ht.tail, true) {
+            store.scan_line(&mut st, line);
+        }
+        st.partial = true;
+        st.offset = 0;
+        return Ok((key, st));
+    }
+    let end = transcript::for_each_line(&mut f, 0, |_, line| {
+        store.scan_line(&mut st, line);
+        true
+    })?;
+    st.offset = end;
+    st.fingerprint = transcript::fingerprint(&mut f, end)?;
+    Ok((key, st))
+}
+
+impl Index {
+    pub fn with_cache(cached: HashMap<PathBuf, CachedFile>) -> Index {
+        Index {
+            cached: Mutex::new(cached),
+            ..Default::default()
+        }
+    }
+
+    pub fn get(&self, agent: Agent, id: &str) -> Option<IndexEntry> {
+        self.entries
+            .get(&(agent, id.to_string()))
+            .map(|e| e.clone())
+    }
+
+    pub fn by_path(&self, path: &Path) -> Option<(Agent, String)> {
+        self.paths.get(path).map(|e| e.clone())
+    }
+
+    /// Index or re-index one file. Returns what a client should be told.
+    pub fn refresh(
+        &self,
+        store: &dyn SessionStore,
+        file: &SessionFile,
+        workspace: &Workspace,
+        mode: ReadMode,
+    ) -> io::Result<Change> {
+        let k = (file.agent, file.id.clone());
+        let existing = self.entries.get(&k).map(|e| e.clone());
+        let from_cache = if existing.is_none() {
+            self.cached
+                .lock()
+                .unwrap()
+                .remove(&file.path)
+                .filter(|c| c.agent == file.agent && c.id == file.id)
+        } else {
+            None
+        };
+        let prior: Option<(&FileKey, &ScanState)> = match (&existing, &from_cache) {
+            (Some(e), _) if e.file.path == file.path => Some((&e.key, &e.state)),
+            (None, Some(c)) => Some((&c.key, &c.state)),
+            _ => None,
+        };
+        let (key, state) = match scan_file(store, &file.path, prior, mode) {
+            Ok(r) => r,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(self.remove_path(&file.path));
+            }
+            Err(e) => return Err(e),
+        };
+        let in_workspace = store.in_workspace(&file.path, &state, workspace);
+        let entry = IndexEntry {
+            file: file.clone(),
+            key,
+            state,
+            in_workspace,
+        };
+        let was_visible = existing
+            .as_ref()
+            .map(|e| store.is_listable(&e.state))
+            .unwrap_or(false);
+        let visible = store.is_listable(&entry.state);
+        let changed = existing
+            .as_ref()
+            .map(|e| e.key != entry.key || e.state != entry.state || e.file.path != entry.file.path)
+            .unwrap_or(true);
+        let summary = entry.summary();
+        let skey = entry.session_key();
+        if let Some(old) = &existing {
+            if old.file.path != file.path {
+                self.paths.remove(&old.file.path);
+            }
+        }
+        self.paths.insert(file.path.clone(), k.clone());
+        self.entries.insert(k, entry);
+        Ok(match (was_visible, visible) {
+            (false, true) => Change::Added(summary),
+            (true, true) if changed => Change::Updated(summary),
+            (true, false) => Change::Removed(skey),
+            _ => Change::Unchanged,
+        })
+    }
+
+    pub fn remove_path(&self, path: &Path) -> Change {
+        match self.paths.remove(path) {
+            Some((_, k)) => match self.entries.remove(&k) {
+                Some((_, e)) => Change::Removed(e.session_key()),
+                None => Change::Unchanged,
+            },
+            None => Change::Unchanged,
+        }
+    }
+
+    /// Snapshot for the persistent cache (complete scans only).
+    pub fn to_cache(&self) -> HashMap<PathBuf, CachedFile> {
+        let mut m: HashMap<PathBuf, CachedFile> = self.cached.lock().unwrap().clone();
+        for e in self.entries.iter() {
+            if e.state.partial {
+                continue;
+            }
+            m.insert(
+                e.file.path.clone(),
+                CachedFile {
+                    agent: e.file.agent,
+                    id: e.file.id.clone(),
+                    key: e.key,
+                    state: e.state.clone(),
+                },
+            );
+        }
+        m
+    }
+
+    pub fn partial_entries(&self) -> Vec<SessionFile> {
+        self.entries
+            .iter()
+            .filter(|e| e.state.partial)
+            .map(|e| e.file.clone())
+            .collect()
+    }
+}

@@ -1,0 +1,24 @@
+//! session-sidecar: tracks the coding-agent sessions of a workspace (Claude Code, Qwen Code,
+//! Codex, Gemini CLI) and serves them to editors over LSP-framed JSON-RPC on stdio.
+
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod cursor;
+pub mod engine;
+pub mod error;
+pub mod fsutil;
+pub mod git;
+pub mod handlers;
+pub mod ids;
+pub mod index;
+pub mod protocol;
+pub mod server;
+pub mod store;
+pub mod summary;
+pub mod time;
+pub mod transcript;
+pub mod watcher;
+pub mod workspace;
+
+pub use engine::Sidecar;

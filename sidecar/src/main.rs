@@ -1,0 +1,29 @@
+use clap::Parser;
+use session_sidecar::cli::{self, Cli, Command};
+
+fn main() {
+    // Logs go to stderr, never stdout (stdout carries the protocol).
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SESSION_SIDECAR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        None | Some(Command::Serve) => {
+            let opts = session_sidecar::server::ServeOptions {
+                home: cli.global.home.clone(),
+                workspace: cli.global.workspace.clone(),
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            rt.block_on(session_sidecar::server::serve(opts));
+        }
+        Some(_) => std::process::exit(cli::run(cli)),
+    }
+}

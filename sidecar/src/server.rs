@@ -1,0 +1,225 @@
+//! The JSON-RPC server on stdio (LSP framing), built on tower-lsp-server. Every request runs its
+//! handler on the blocking pool (file I/O never runs on the async threads); notifications go
+//! out through one forwarding task once the client has sent `initialized`.
+
+use crate::config::Config;
+use crate::engine::{Outbound, Sidecar};
+use crate::error::SidecarError;
+use crate::handlers;
+use crate::protocol::{self as p, InitializationOptions, Notification as _, Request as _};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use tower_lsp_server::jsonrpc::{self, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+/// Options the `serve` subcommand passes in (they lose to `initializationOptions`).
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    pub home: Option<PathBuf>,
+    pub workspace: Option<PathBuf>,
+}
+
+pub struct Backend {
+    client: Client,
+    serve: ServeOptions,
+    sidecar: OnceLock<Arc<Sidecar>>,
+    watcher: Mutex<Option<crate::watcher::WatchHandle>>,
+    git_watch: Mutex<Option<crate::watcher::WatchHandle>>,
+}
+
+/// A notification type the tower-lsp-server client can send.
+macro_rules! wire_notification {
+    ($name:ident, $proto:ty) => {
+        enum $name {}
+        impl tower_lsp_server::ls_types::notification::Notification for $name {
+            type Params = <$proto as p::Notification>::Params;
+            const METHOD: &'static str = <$proto>::METHOD;
+        }
+    };
+}
+wire_notification!(ChangedN, p::SessionsChanged);
+wire_notification!(AppendedN, p::Appended);
+wire_notification!(ContextUsageN, p::ContextUsage);
+wire_notification!(BranchChangedN, p::BranchChanged);
+
+impl Backend {
+    fn sidecar(&self) -> Result<Arc<Sidecar>> {
+        self.sidecar.get().cloned().ok_or_else(|| jsonrpc::Error {
+            code: jsonrpc::ErrorCode::ServerError(-32002),
+            message: "server not initialized".into(),
+            data: None,
+        })
+    }
+
+    /// Run a handler on the blocking pool and map its typed error to a JSON-RPC error.
+    async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(&Sidecar) -> crate::error::Result<T> + Send + 'static,
+    {
+        let sc = self.sidecar()?;
+        match tokio::task::spawn_blocking(move || f(&sc)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(e.to_jsonrpc()),
+            Err(join) => {
+                Err(SidecarError::internal(format!("handler panicked: {join}")).to_jsonrpc())
+            }
+        }
+    }
+
+    async fn list(&self, params: p::ListParams) -> Result<p::ListResult> {
+        self.run(move |sc| handlers::list::list(sc, params)).await
+    }
+    async fn info(&self, params: p::SessionParams) -> Result<p::SessionSummary> {
+        self.run(move |sc| handlers::info::info(sc, params)).await
+    }
+}
+
+fn workspace_folders(
+    params: &InitializeParams,
+    opts: &InitializationOptions,
+    serve: &ServeOptions,
+) -> Vec<PathBuf> {
+    if let Some(w) = &opts.workspace {
+        return vec![PathBuf::from(w)];
+    }
+    let mut v: Vec<PathBuf> = params
+        .workspace_folders
+        .iter()
+        .flatten()
+        .filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned()))
+        .collect();
+    #[allow(deprecated)]
+    if v.is_empty() {
+        if let Some(p) = params.root_uri.as_ref().and_then(|u| u.to_file_path()) {
+            v.push(p.into_owned());
+        }
+    }
+    if v.is_empty() {
+        if let Some(w) = &serve.workspace {
+            v.push(w.clone());
+        } else if let Ok(cwd) = std::env::current_dir() {
+            v.push(cwd);
+        }
+    }
+    v
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let mut opts: InitializationOptions = match &params.initialization_options {
+            Some(v) if !v.is_null() => serde_json::from_value(v.clone()).map_err(|e| {
+                SidecarError::invalid_params(format!("invalid initializationOptions: {e}"))
+                    .to_jsonrpc()
+            })?,
+            _ => InitializationOptions::default(),
+        };
+        if opts.home.is_none() {
+            opts.home = self
+                .serve
+                .home
+                .as_ref()
+                .map(|h| h.to_string_lossy().into_owned());
+        }
+        let folders = workspace_folders(&params, &opts, &self.serve);
+        let config = tokio::task::spawn_blocking(move || Config::resolve(&opts, folders))
+            .await
+            .map_err(|e| SidecarError::internal(e.to_string()).to_jsonrpc())?;
+        let sc = tokio::task::spawn_blocking(move || Sidecar::new(config))
+            .await
+            .map_err(|e| SidecarError::internal(e.to_string()).to_jsonrpc())?;
+        let caps = p::SidecarCapabilities {
+            protocol_version: p::PROTOCOL_VERSION,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            methods: p::REQUEST_METHODS.iter().map(|m| m.to_string()).collect(),
+            notifications: p::NOTIFICATION_METHODS
+                .iter()
+                .map(|m| m.to_string())
+                .collect(),
+            agents: sc.stores.iter().map(|s| s.agent()).collect(),
+        };
+        let _ = self.sidecar.set(sc);
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                experimental: Some(serde_json::json!({ "sessionSidecar": caps })),
+                ..Default::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "session-sidecar".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let Ok(sc) = self.sidecar() else { return };
+        // Outbound notifications: only now, so none is dropped by a client still initializing.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Outbound>();
+        sc.set_outbound(tx);
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            while let Some(msg) = rx.recv().await {
+                match msg {
+                    Outbound::Changed(p) => client.send_notification::<ChangedN>(p).await,
+                    Outbound::Appended(p) => client.send_notification::<AppendedN>(p).await,
+                    Outbound::ContextUsage(p) => client.send_notification::<ContextUsageN>(p).await,
+                    Outbound::BranchChanged(p) => {
+                        client.send_notification::<BranchChangedN>(p).await
+                    }
+                }
+            }
+        });
+        *self.watcher.lock().unwrap() = Some(crate::watcher::start(&sc));
+        // Index the workspace, then fill in exact counts and tell the client.
+        let sc2 = sc.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = sc2.ensure_loaded(p::Scope::Workspace) {
+                tracing::warn!("initial index: {e}");
+            }
+            let updated = sc2.complete_counts();
+            if !updated.is_empty() {
+                sc2.notify(Outbound::Changed(p::ChangedParams {
+                    updated,
+                    ..Default::default()
+                }));
+            }
+            sc2.save_cache_if_dirty();
+        });
+        let _ = &self.git_watch;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        if let Ok(sc) = self.sidecar() {
+            let _ = tokio::task::spawn_blocking(move || sc.save_cache_if_dirty()).await;
+        }
+        self.watcher.lock().unwrap().take();
+        Ok(())
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        let _ = params;
+    }
+}
+
+/// Serve on stdin/stdout until the client exits.
+pub async fn serve(opts: ServeOptions) {
+    let (service, socket) = LspService::build(|client| Backend {
+        client,
+        serve: opts,
+        sidecar: OnceLock::new(),
+        watcher: Mutex::new(None),
+        git_watch: Mutex::new(None),
+    })
+    .custom_method(p::ListSessions::METHOD, Backend::list)
+    .custom_method(p::SessionInfo::METHOD, Backend::info)
+    .finish();
+    let stdin = tokio::io::stdin();
+    let stdout = tokio::io::stdout();
+    Server::new(stdin, stdout, socket)
+        .concurrency_level(64)
+        .serve(service)
+        .await;
+}

@@ -1,0 +1,170 @@
+//! Each agent's on-disk format behind one trait. A store knows where its sessions live,
+//! which of them belong to a workspace, how to fold a line into a summary, how to page a
+//! conversation, and how to write the files its own CLI resumes.
+
+pub mod claude;
+
+use crate::error::{Result, SidecarError};
+use crate::protocol::{Agent, ErrorCode, HistoryItem, HistoryPage, ResumeParams, SubagentSummary};
+use crate::summary::ScanState;
+use crate::workspace::Workspace;
+use std::path::{Path, PathBuf};
+
+/// One main session file of a store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionFile {
+    pub agent: Agent,
+    pub id: String,
+    pub path: PathBuf,
+}
+
+/// A page request as the store sees it (cursors already decoded).
+#[derive(Debug, Clone)]
+pub struct HistoryRequest {
+    pub limit: usize,
+    pub before: Option<crate::cursor::Cursor>,
+    pub after: Option<crate::cursor::Cursor>,
+    pub truncate_bytes: usize,
+    /// A subagent transcript of the session instead of the session itself.
+    pub subagent: Option<String>,
+}
+
+/// Items appended since an offset, for live subscriptions.
+#[derive(Debug, Clone, Default)]
+pub struct Appended {
+    pub items: Vec<HistoryItem>,
+    /// Offset just past the last complete line read.
+    pub offset: u64,
+    pub newer_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ForkRequest {
+    pub up_to_message: Option<String>,
+    pub title: Option<String>,
+    pub branch: Option<String>,
+    /// Title used when none is given: "<source title> (fork)".
+    pub source_title: Option<String>,
+}
+
+pub trait SessionStore: Send + Sync {
+    fn agent(&self) -> Agent;
+
+    /// The store's root directory (may not exist).
+    fn root(&self) -> &Path;
+
+    /// Directories the watcher watches recursively (the nearest existing ancestor is watched
+    /// when one does not exist yet).
+    fn watch_roots(&self) -> Vec<PathBuf>;
+
+    /// Main session files: of the workspace, or all of them with `None`.
+    fn discover(&self, workspace: Option<&Workspace>) -> Result<Vec<SessionFile>>;
+
+    /// The session id when `path` is a main session file of this store.
+    fn session_id_of(&self, path: &Path) -> Option<String>;
+
+    /// Whether an indexed session belongs to the workspace.
+    fn in_workspace(&self, path: &Path, state: &ScanState, workspace: &Workspace) -> bool;
+
+    /// Fold one complete line into the summary state.
+    fn scan_line(&self, state: &mut ScanState, line: &[u8]);
+
+    /// Whether a scanned file is a session a list should show.
+    fn is_listable(&self, state: &ScanState) -> bool {
+        !state.sidechain
+    }
+
+    /// Other files that belong to the session (moved to the trash with it).
+    fn companion_paths(&self, file: &SessionFile) -> Vec<PathBuf> {
+        let _ = file;
+        Vec::new()
+    }
+
+    fn history(&self, file: &SessionFile, req: &HistoryRequest) -> Result<HistoryPage> {
+        let _ = (file, req);
+        Err(self.unsupported("history"))
+    }
+
+    fn message(&self, file: &SessionFile, id: &str, subagent: Option<&str>) -> Result<HistoryItem> {
+        let _ = (file, id, subagent);
+        Err(self.unsupported("message"))
+    }
+
+    /// Complete messages appended after `offset` (the offset a page or a previous call returned).
+    fn appended(&self, file: &SessionFile, offset: u64, truncate_bytes: usize) -> Result<Appended> {
+        let _ = (file, offset, truncate_bytes);
+        Err(self.unsupported("subscribe"))
+    }
+
+    /// The end offset a subscription starts from when the client holds `cursor` (or now).
+    fn subscription_start(
+        &self,
+        file: &SessionFile,
+        after: Option<&crate::cursor::Cursor>,
+    ) -> Result<u64> {
+        let _ = after;
+        std::fs::metadata(&file.path)
+            .map(|m| m.len())
+            .map_err(|e| SidecarError::unreadable(&file.path, &e))
+    }
+
+    fn subagents(&self, file: &SessionFile) -> Result<Vec<SubagentSummary>> {
+        let _ = file;
+        Ok(Vec::new())
+    }
+
+    /// argv for resuming in the agent's own CLI (`exe` is the resolved executable).
+    fn resume_argv(&self, exe: &str, id: &str, params: &ResumeParams) -> Result<Vec<String>> {
+        let _ = (exe, id, params);
+        Err(self.unsupported("resume"))
+    }
+
+    /// Writes a fork next to the source; returns the new file.
+    fn fork(&self, file: &SessionFile, req: &ForkRequest) -> Result<SessionFile> {
+        let _ = (file, req);
+        Err(self.unsupported("fork"))
+    }
+
+    fn rename(&self, file: &SessionFile, title: &str) -> Result<()> {
+        let _ = (file, title);
+        Err(self.unsupported("rename"))
+    }
+
+    fn tag(&self, file: &SessionFile, tag: Option<&str>) -> Result<()> {
+        let _ = (file, tag);
+        Err(self.unsupported("tag"))
+    }
+
+    fn unsupported(&self, what: &str) -> SidecarError {
+        SidecarError::new(
+            ErrorCode::NotSupported,
+            format!(
+                "{what} is not supported for {} sessions",
+                self.agent().as_str()
+            ),
+        )
+    }
+}
+
+/// Reads a directory, mapping a missing one to empty and other errors to `StoreUnreadable`.
+pub fn read_dir_or_empty(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
+    match std::fs::read_dir(dir) {
+        Ok(rd) => Ok(rd.filter_map(|e| e.ok()).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(SidecarError::unreadable(dir, &e)),
+    }
+}
+
+/// Build the stores for the enabled agents.
+pub fn build_stores(config: &crate::config::Config) -> Vec<std::sync::Arc<dyn SessionStore>> {
+    let mut v: Vec<std::sync::Arc<dyn SessionStore>> = Vec::new();
+    for agent in &config.agents {
+        match agent {
+            Agent::Claude => v.push(std::sync::Arc::new(claude::ClaudeStore::new(
+                config.store_root(Agent::Claude).to_path_buf(),
+            ))),
+            Agent::Qwen | Agent::Codex | Agent::Gemini => {}
+        }
+    }
+    v
+}

@@ -1,0 +1,206 @@
+//! One watcher for every store root: notify + a short debounce. Creates, appends, renames and
+//! deletes reach `Sidecar::on_paths_changed`. A root that does not exist yet is picked up when
+//! it appears; when the kernel's inotify limits are hit the watcher falls back to polling and
+//! says so once.
+
+use crate::Sidecar;
+use notify::{PollWatcher, RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{
+    new_debouncer_opt, DebounceEventResult, Debouncer, FileIdMap, NoCache,
+};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+pub const DEBOUNCE: Duration = Duration::from_millis(60);
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+enum Backend {
+    Native(Debouncer<RecommendedWatcher, FileIdMap>),
+    Poll(Debouncer<PollWatcher, NoCache>),
+}
+
+impl Backend {
+    fn watch(&mut self, p: &Path, mode: RecursiveMode) -> notify::Result<()> {
+        match self {
+            Backend::Native(d) => d.watch(p, mode),
+            Backend::Poll(d) => d.watch(p, mode),
+        }
+    }
+}
+
+/// Keeps the watcher thread alive; dropping it stops watching.
+pub struct WatchHandle {
+    _stop: mpsc::Sender<()>,
+}
+
+fn is_limit_error(e: &notify::Error) -> bool {
+    matches!(e.kind, notify::ErrorKind::MaxFilesWatch)
+        || matches!(&e.kind, notify::ErrorKind::Io(io) if io.raw_os_error() == Some(libc::ENOSPC) || io.raw_os_error() == Some(libc::EMFILE))
+}
+
+/// Start watching every store root of `sc`.
+pub fn start(sc: &Arc<Sidecar>) -> WatchHandle {
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let (ev_tx, ev_rx) = mpsc::channel::<Vec<PathBuf>>();
+    let weak: Weak<Sidecar> = Arc::downgrade(sc);
+    let roots = sc.watch_roots();
+    let force_poll = std::env::var_os("SESSION_SIDECAR_POLL").is_some();
+    std::thread::Builder::new()
+        .name("session-watcher".into())
+        .spawn(move || run(weak, roots, ev_tx, ev_rx, stop_rx, force_poll))
+        .expect("spawn watcher thread");
+    WatchHandle { _stop: stop_tx }
+}
+
+fn make_backend(poll: bool, tx: mpsc::Sender<Vec<PathBuf>>) -> notify::Result<Backend> {
+    let handler = move |res: DebounceEventResult| match res {
+        Ok(events) => {
+            let mut paths = BTreeSet::new();
+            for ev in events {
+                for p in &ev.paths {
+                    paths.insert(p.clone());
+                }
+            }
+            let _ = tx.send(paths.into_iter().collect());
+        }
+        Err(errs) => {
+            for e in errs {
+                tracing::warn!("watch error: {e}");
+            }
+        }
+    };
+    if poll {
+        let cfg = notify::Config::default().with_poll_interval(POLL_INTERVAL);
+        Ok(Backend::Poll(new_debouncer_opt::<_, PollWatcher, NoCache>(
+            DEBOUNCE, None, handler, NoCache, cfg,
+        )?))
+    } else {
+        Ok(Backend::Native(new_debouncer_opt::<
+            _,
+            RecommendedWatcher,
+            FileIdMap,
+        >(
+            DEBOUNCE,
+            None,
+            handler,
+            FileIdMap::new(),
+            notify::Config::default(),
+        )?))
+    }
+}
+
+fn nearest_existing(p: &Path) -> Option<PathBuf> {
+    p.ancestors()
+        .skip(1)
+        .find(|a| a.is_dir())
+        .map(Path::to_path_buf)
+}
+
+fn run(
+    weak: Weak<Sidecar>,
+    roots: Vec<PathBuf>,
+    ev_tx: mpsc::Sender<Vec<PathBuf>>,
+    ev_rx: mpsc::Receiver<Vec<PathBuf>>,
+    stop_rx: mpsc::Receiver<()>,
+    force_poll: bool,
+) {
+    let mut poll = force_poll;
+    let mut backend = match make_backend(poll, ev_tx.clone()) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(
+                "native file watching unavailable ({e}); polling every {POLL_INTERVAL:?}"
+            );
+            poll = true;
+            match make_backend(true, ev_tx.clone()) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!("cannot watch session stores: {e}");
+                    return;
+                }
+            }
+        }
+    };
+    let mut pending: Vec<PathBuf> = Vec::new();
+    let mut watched_parents: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut install = |backend: &mut Backend,
+                       root: &Path,
+                       pending: &mut Vec<PathBuf>,
+                       poll: &mut bool| {
+        if root.is_dir() {
+            match backend.watch(root, RecursiveMode::Recursive) {
+                Ok(()) => return,
+                Err(e) if is_limit_error(&e) && !*poll => {
+                    tracing::warn!(
+                        "inotify watch limit reached ({e}); falling back to polling every {POLL_INTERVAL:?} (raise fs.inotify.max_user_watches to avoid this)"
+                    );
+                    *poll = true;
+                    if let Ok(b) = make_backend(true, ev_tx.clone()) {
+                        *backend = b;
+                        let _ = backend.watch(root, RecursiveMode::Recursive);
+                    }
+                    return;
+                }
+                Err(e) => tracing::warn!("cannot watch {}: {e}", root.display()),
+            }
+        }
+        // Not there yet: watch the nearest existing ancestor (not recursively) for it to appear.
+        pending.push(root.to_path_buf());
+        if let Some(parent) = nearest_existing(root) {
+            if watched_parents.insert(parent.clone()) {
+                let _ = backend.watch(&parent, RecursiveMode::NonRecursive);
+            }
+        }
+    };
+    for root in &roots {
+        install(&mut backend, root, &mut pending, &mut poll);
+    }
+    loop {
+        if let Ok(()) | Err(mpsc::TryRecvError::Disconnected) = stop_rx.try_recv() {
+            return;
+        }
+        let paths = match ev_rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(p) => p,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        let Some(sc) = weak.upgrade() else { return };
+        if !pending.is_empty() {
+            let waiting = std::mem::take(&mut pending);
+            let mut appeared = Vec::new();
+            for root in waiting {
+                if root.is_dir() {
+                    appeared.push(root.clone());
+                }
+                install(&mut backend, &root, &mut pending, &mut poll);
+            }
+            // Files created together with their folder produced no event of their own.
+            for root in appeared {
+                let mut files = Vec::new();
+                collect_files(&root, &mut files, 0);
+                sc.on_paths_changed(&files);
+            }
+        }
+        sc.on_paths_changed(&paths);
+        sc.save_cache_if_dirty();
+    }
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+    if depth > 6 {
+        return;
+    }
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => collect_files(&p, out, depth + 1),
+                Ok(t) if t.is_file() => out.push(p),
+                _ => {}
+            }
+        }
+    }
+}
