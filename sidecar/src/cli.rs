@@ -70,6 +70,110 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A page of a session's conversation (the latest by default).
+    History {
+        session: String,
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Page older than this cursor.
+        #[arg(long)]
+        before: Option<String>,
+        /// Page newer than this cursor.
+        #[arg(long)]
+        after: Option<String>,
+        /// A subagent transcript of the session.
+        #[arg(long)]
+        subagent: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Continue a session in its own agent, in this terminal.
+    Resume {
+        session: String,
+        /// Resume into a new session id (the agent's own --fork-session).
+        #[arg(long)]
+        fork: bool,
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long)]
+        permission_mode: Option<String>,
+        /// Print the argv/cwd/env JSON instead of running the agent.
+        #[arg(long)]
+        print: bool,
+        /// A prompt to send right away.
+        prompt: Option<String>,
+    },
+    /// Continue the most recent session of the workspace (the agent's own --continue choice).
+    Continue {
+        #[arg(long)]
+        branch: Option<String>,
+        #[arg(long)]
+        print: bool,
+    },
+    /// Copy a session into a new one (optionally up to a message).
+    Fork {
+        session: String,
+        #[arg(long = "up-to", value_name = "MESSAGE_ID")]
+        up_to: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        /// Record the fork on this git branch.
+        #[arg(long)]
+        branch: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a session's title (the agent's own rename record).
+    Rename {
+        session: String,
+        title: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set (or with --clear, remove) a session's tag.
+    Tag {
+        session: String,
+        tag: Option<String>,
+        #[arg(long)]
+        clear: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move a session into the sidecar's trash.
+    Delete {
+        session: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a trashed session back.
+    Restore {
+        session: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the trash.
+    Trash {
+        #[arg(long)]
+        json: bool,
+    },
+    /// How full the model's context window is.
+    Context {
+        session: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compress a session: `agent` runs the agent's own compaction, `trim` writes a slimmer fork.
+    Compress {
+        session: String,
+        #[arg(long, value_parser = ["agent", "trim"])]
+        strategy: String,
+        #[arg(long)]
+        keep_turns: Option<u32>,
+        #[arg(long)]
+        min_bytes: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn build_sidecar(g: &GlobalArgs) -> Arc<Sidecar> {
@@ -160,6 +264,229 @@ pub fn run(cli: Cli) -> i32 {
                     print_info(&s);
                 }
             }
+            Command::History {
+                session,
+                limit,
+                before,
+                after,
+                subagent,
+                json,
+            } => {
+                let page = handlers::history::history(
+                    &sc,
+                    p::HistoryParams {
+                        session: SessionRef::Text(session),
+                        limit,
+                        before,
+                        after,
+                        subagent,
+                    },
+                )?;
+                if json {
+                    print_json(&page);
+                } else {
+                    crate::cli_render::print_history(&page);
+                }
+            }
+            Command::Resume {
+                session,
+                fork,
+                model,
+                permission_mode,
+                print,
+                prompt,
+            } => {
+                let cmd = handlers::resume::resume(
+                    &sc,
+                    p::ResumeParams {
+                        session: SessionRef::Text(session),
+                        fork,
+                        prompt,
+                        model,
+                        permission_mode,
+                    },
+                )?;
+                if print {
+                    print_json(&cmd);
+                } else {
+                    return Err(exec_launch(&cmd));
+                }
+            }
+            Command::Continue { branch, print } => {
+                let r = handlers::resume::continue_latest(
+                    &sc,
+                    p::ContinueParams {
+                        branch,
+                        agent: None,
+                    },
+                )?;
+                if print {
+                    print_json(&r);
+                } else {
+                    return Err(exec_launch(&p::LaunchCommand {
+                        argv: r.argv,
+                        cwd: r.cwd,
+                        env: r.env,
+                    }));
+                }
+            }
+            Command::Fork {
+                session,
+                up_to,
+                title,
+                branch,
+                json,
+            } => {
+                let r = handlers::fork::fork(
+                    &sc,
+                    p::ForkParams {
+                        session: SessionRef::Text(session),
+                        up_to_message: up_to,
+                        title,
+                        branch,
+                    },
+                )?;
+                print_session_result(&r, json, "forked");
+            }
+            Command::Rename {
+                session,
+                title,
+                json,
+            } => {
+                let r = handlers::metadata::rename(
+                    &sc,
+                    p::RenameParams {
+                        session: SessionRef::Text(session),
+                        title,
+                    },
+                )?;
+                print_session_result(&r, json, "renamed");
+            }
+            Command::Tag {
+                session,
+                tag,
+                clear,
+                json,
+            } => {
+                if tag.is_none() && !clear {
+                    return Err(SidecarError::invalid_params(
+                        "give a TAG, or --clear to remove the tag",
+                    ));
+                }
+                let r = handlers::metadata::tag(
+                    &sc,
+                    p::TagParams {
+                        session: SessionRef::Text(session),
+                        tag: if clear { None } else { tag },
+                    },
+                )?;
+                print_session_result(&r, json, "tagged");
+            }
+            Command::Delete { session, json } => {
+                let r = handlers::trash::delete(
+                    &sc,
+                    p::SessionParams {
+                        session: SessionRef::Text(session),
+                    },
+                )?;
+                if json {
+                    print_json(&r);
+                } else {
+                    println!(
+                        "moved {}:{} to the trash (restore with: session-sidecar restore {})",
+                        r.trashed.agent.as_str(),
+                        r.trashed.id,
+                        r.trashed.id
+                    );
+                }
+            }
+            Command::Restore { session, json } => {
+                let r = handlers::trash::restore(
+                    &sc,
+                    p::SessionParams {
+                        session: SessionRef::Text(session),
+                    },
+                )?;
+                print_session_result(&r, json, "restored");
+            }
+            Command::Trash { json } => {
+                let r = handlers::trash::trash(&sc, p::Empty {})?;
+                if json {
+                    print_json(&r);
+                } else if r.items.is_empty() {
+                    println!("the trash is empty");
+                } else {
+                    for t in &r.items {
+                        println!(
+                            "{}  {:<6}  {}  {}",
+                            t.deleted_at,
+                            t.agent.as_str(),
+                            t.id,
+                            t.title.as_deref().unwrap_or("-")
+                        );
+                    }
+                }
+            }
+            Command::Context { session, json } => {
+                let c = handlers::context::context(
+                    &sc,
+                    p::SessionParams {
+                        session: SessionRef::Text(session),
+                    },
+                )?;
+                if json {
+                    print_json(&c);
+                } else {
+                    println!(
+                        "{}% · {}/{} tokens · model {} · window from {:?}{}",
+                        c.percent,
+                        human_tokens(c.used_tokens),
+                        human_tokens(c.context_window),
+                        c.model.as_deref().unwrap_or("?"),
+                        c.source,
+                        c.auto_compact_at
+                            .map(|a| format!(" · auto-compacts at {}", human_tokens(a)))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            Command::Compress {
+                session,
+                strategy,
+                keep_turns,
+                min_bytes,
+                json,
+            } => {
+                let strategy = if strategy == "agent" {
+                    p::CompressStrategy::Agent
+                } else {
+                    p::CompressStrategy::Trim
+                };
+                let ctl = handlers::RequestControl::default();
+                let r = handlers::compress::compress(
+                    &sc,
+                    p::CompressParams {
+                        session: SessionRef::Text(session),
+                        strategy,
+                        keep_turns,
+                        min_bytes,
+                        work_done_token: None,
+                    },
+                    &ctl,
+                )?;
+                if json {
+                    print_json(&r);
+                } else {
+                    println!(
+                        "{}:{} · tokens {} → {}{}",
+                        r.session.agent.as_str(),
+                        r.session.id,
+                        human_tokens(r.tokens_before),
+                        human_tokens(r.tokens_after),
+                        if r.estimated { " (estimated)" } else { "" }
+                    );
+                }
+            }
         }
         sc.save_cache_if_dirty();
         Ok(())
@@ -177,6 +504,36 @@ pub fn run(cli: Cli) -> i32 {
             }
         }
     }
+}
+
+fn print_session_result(r: &p::SessionResult, json: bool, verb: &str) {
+    if json {
+        print_json(r);
+    } else {
+        println!(
+            "{verb} {}:{}  {}",
+            r.session.agent.as_str(),
+            r.session.id,
+            r.session.title.as_deref().unwrap_or("")
+        );
+    }
+}
+
+/// Replace this process with the agent (argv array, never a shell). Returns only on failure.
+fn exec_launch(cmd: &p::LaunchCommand) -> SidecarError {
+    use std::os::unix::process::CommandExt;
+    let Some((exe, args)) = cmd.argv.split_first() else {
+        return SidecarError::internal("empty argv");
+    };
+    let err = std::process::Command::new(exe)
+        .args(args)
+        .current_dir(&cmd.cwd)
+        .envs(&cmd.env)
+        .exec();
+    SidecarError::new(
+        p::ErrorCode::AgentNotFound,
+        format!("cannot run {exe}: {err}"),
+    )
 }
 
 pub fn age(iso: &str) -> String {

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 /// A notification for the client.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum Outbound {
     Changed(ChangedParams),
     Appended(AppendedParams),

@@ -3,7 +3,9 @@
 
 pub mod cache;
 pub mod cli;
+pub mod cli_render;
 pub mod config;
+pub mod context_window;
 pub mod cursor;
 pub mod engine;
 pub mod error;

@@ -375,6 +375,8 @@ pub struct SessionSummary {
     /// The latest context fill the agent recorded, null before the first model turn.
     pub context: Option<ContextFill>,
     pub forked_from: Option<ForkedFrom>,
+    /// Lines that could not be parsed (garbage, torn mid-file, invalid UTF-8) and were skipped.
+    pub skipped_lines: u64,
     pub path: String,
 }
 

@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::engine::{Outbound, Sidecar};
 use crate::error::SidecarError;
-use crate::handlers;
+use crate::handlers::{self, RequestControl};
 use crate::protocol::{self as p, InitializationOptions, Notification as _, Request as _};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -53,14 +53,18 @@ impl Backend {
         })
     }
 
-    /// Run a handler on the blocking pool and map its typed error to a JSON-RPC error.
+    /// Run a handler on the blocking pool and map its typed error to a JSON-RPC error. When the
+    /// client cancels (`$/cancelRequest`) the future is dropped and the handler sees
+    /// `RequestControl::is_cancelled`.
     async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Serialize + Send + 'static,
-        F: FnOnce(&Sidecar) -> crate::error::Result<T> + Send + 'static,
+        F: FnOnce(&Sidecar, &RequestControl) -> crate::error::Result<T> + Send + 'static,
     {
         let sc = self.sidecar()?;
-        match tokio::task::spawn_blocking(move || f(&sc)).await {
+        let ctl = RequestControl::default();
+        let _guard = CancelOnDrop(ctl.cancelled.clone());
+        match tokio::task::spawn_blocking(move || f(&sc, &ctl)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(e.to_jsonrpc()),
             Err(join) => {
@@ -68,13 +72,51 @@ impl Backend {
             }
         }
     }
+}
 
-    async fn list(&self, params: p::ListParams) -> Result<p::ListResult> {
-        self.run(move |sc| handlers::list::list(sc, params)).await
+/// Sets the flag when the request future is dropped (cancelled) before it finished.
+struct CancelOnDrop(Arc<std::sync::atomic::AtomicBool>);
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
-    async fn info(&self, params: p::SessionParams) -> Result<p::SessionSummary> {
-        self.run(move |sc| handlers::info::info(sc, params)).await
-    }
+}
+
+/// Each protocol request becomes a `Backend` method that runs its handler.
+macro_rules! handlers {
+    ($($fn_name:ident: $req:ty => $handler:expr;)*) => {
+        impl Backend {
+            $(
+                async fn $fn_name(&self, params: <$req as p::Request>::Params) -> Result<<$req as p::Request>::Result> {
+                    #[allow(clippy::redundant_closure_call)]
+                    self.run(move |sc, ctl| { let _ = ctl; ($handler)(sc, params, ctl) }).await
+                }
+            )*
+        }
+        fn register(builder: tower_lsp_server::LspServiceBuilder<Backend>) -> tower_lsp_server::LspServiceBuilder<Backend> {
+            builder $(.custom_method(<$req>::METHOD, Backend::$fn_name))*
+        }
+    };
+}
+
+handlers! {
+    list: p::ListSessions => |sc, p, _| handlers::list::list(sc, p);
+    info: p::SessionInfo => |sc, p, _| handlers::info::info(sc, p);
+    history: p::History => |sc, p, _| handlers::history::history(sc, p);
+    message: p::Message => |sc, p, _| handlers::history::message(sc, p);
+    subscribe: p::Subscribe => |sc, p, _| handlers::subscribe::subscribe(sc, p);
+    unsubscribe: p::Unsubscribe => |sc, p, _| handlers::subscribe::unsubscribe(sc, p);
+    subagents: p::Subagents => |sc, p, _| handlers::history::subagents(sc, p);
+    resume: p::Resume => |sc, p, _| handlers::resume::resume(sc, p);
+    continue_latest: p::Continue => |sc, p, _| handlers::resume::continue_latest(sc, p);
+    fork: p::Fork => |sc, p, _| handlers::fork::fork(sc, p);
+    rename: p::Rename => |sc, p, _| handlers::metadata::rename(sc, p);
+    tag: p::Tag => |sc, p, _| handlers::metadata::tag(sc, p);
+    delete: p::Delete => |sc, p, _| handlers::trash::delete(sc, p);
+    restore: p::Restore => |sc, p, _| handlers::trash::restore(sc, p);
+    trash: p::Trash => |sc, p, _| handlers::trash::trash(sc, p);
+    context: p::Context => |sc, p, _| handlers::context::context(sc, p);
+    compress: p::Compress => handlers::compress::compress;
 }
 
 fn workspace_folders(
@@ -206,16 +248,14 @@ impl LanguageServer for Backend {
 
 /// Serve on stdin/stdout until the client exits.
 pub async fn serve(opts: ServeOptions) {
-    let (service, socket) = LspService::build(|client| Backend {
+    let service = LspService::build(|client| Backend {
         client,
         serve: opts,
         sidecar: OnceLock::new(),
         watcher: Mutex::new(None),
         git_watch: Mutex::new(None),
-    })
-    .custom_method(p::ListSessions::METHOD, Backend::list)
-    .custom_method(p::SessionInfo::METHOD, Backend::info)
-    .finish();
+    });
+    let (service, socket) = register(service).finish();
     let stdin = tokio::io::stdin();
     let stdout = tokio::io::stdout();
     Server::new(stdin, stdout, socket)

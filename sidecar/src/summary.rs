@@ -89,6 +89,7 @@ impl ScanState {
             tokens: self.tokens.clone(),
             context,
             forked_from: self.forked_from.clone(),
+            skipped_lines: self.bad_lines,
             path: path.to_string_lossy().into_owned(),
         }
     }

@@ -96,7 +96,7 @@ pub fn list(sc: &Sidecar, p: ListParams) -> Result<ListResult> {
     }
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
-        items.last().map(|s| encode_cursor(s))
+        items.last().map(encode_cursor)
     } else {
         None
     };

@@ -2,10 +2,15 @@
 //! metadata rows (see formats/claude-code.md). This file holds discovery and the summary scan;
 //! history paging lives in `claude_history.rs`, writing in `claude_write.rs`.
 
-use super::{read_dir_or_empty, SessionFile, SessionStore};
+use super::{
+    check_root, read_dir_or_empty, Appended, ForkRequest, HistoryRequest, SessionFile,
+    SessionStore, TrimOptions,
+};
+use crate::cursor::Cursor;
 use crate::error::Result;
 use crate::ids::is_uuid;
 use crate::protocol::{Agent, ForkedFrom};
+use crate::protocol::{HistoryItem, HistoryPage, ResumeParams, SubagentSummary};
 use crate::summary::{cut_title, ScanState};
 use crate::workspace::Workspace;
 use serde::Deserialize;
@@ -294,6 +299,7 @@ impl SessionStore for ClaudeStore {
 
     fn discover(&self, workspace: Option<&Workspace>) -> Result<Vec<SessionFile>> {
         let mut out = Vec::new();
+        check_root(&self.projects_dir())?;
         match workspace {
             Some(ws) => {
                 for dir in self.workspace_dirs(ws) {
@@ -490,6 +496,56 @@ impl SessionStore for ClaudeStore {
 
     fn is_listable(&self, st: &ScanState) -> bool {
         !st.sidechain && st.title().is_some()
+    }
+
+    fn history(&self, file: &SessionFile, req: &HistoryRequest) -> Result<HistoryPage> {
+        super::claude_history::history(self, file, req)
+    }
+
+    fn message(&self, file: &SessionFile, id: &str, subagent: Option<&str>) -> Result<HistoryItem> {
+        super::claude_history::message(self, file, id, subagent)
+    }
+
+    fn appended(&self, file: &SessionFile, offset: u64, truncate_bytes: usize) -> Result<Appended> {
+        super::claude_history::appended(self, file, offset, truncate_bytes)
+    }
+
+    fn subscription_start(&self, file: &SessionFile, after: Option<&Cursor>) -> Result<u64> {
+        super::claude_history::subscription_start(self, file, after)
+    }
+
+    fn subagents(&self, file: &SessionFile) -> Result<Vec<SubagentSummary>> {
+        super::claude_history::subagents(self, file)
+    }
+
+    fn resume_argv(&self, exe: &str, id: &str, params: &ResumeParams) -> Result<Vec<String>> {
+        super::claude_write::resume_argv(exe, id, params)
+    }
+
+    fn fork(&self, file: &SessionFile, req: &ForkRequest) -> Result<SessionFile> {
+        super::claude_write::fork(self, file, req)
+    }
+
+    fn rename(&self, file: &SessionFile, title: &str) -> Result<()> {
+        super::claude_write::rename(self, file, title)
+    }
+
+    fn tag(&self, file: &SessionFile, tag: Option<&str>) -> Result<()> {
+        super::claude_write::tag(self, file, tag)
+    }
+
+    fn compress_argv(&self, exe: &str, id: &str) -> Result<Vec<String>> {
+        super::claude_write::compress_argv(exe, id)
+    }
+
+    fn trim(&self, file: &SessionFile, opts: &TrimOptions) -> Result<(SessionFile, u64, u64)> {
+        super::claude_write::trim(self, file, opts)
+    }
+
+    fn clean_temp_files(&self, workspace: &Workspace) {
+        for dir in self.workspace_dirs(workspace) {
+            crate::fsutil::clean_temp_files(&dir);
+        }
     }
 
     fn companion_paths(&self, file: &SessionFile) -> Vec<PathBuf> {

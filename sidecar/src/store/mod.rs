@@ -3,6 +3,11 @@
 //! conversation, and how to write the files its own CLI resumes.
 
 pub mod claude;
+pub mod claude_history;
+pub mod claude_write;
+pub mod codex;
+pub mod gemini;
+pub mod qwen;
 
 use crate::error::{Result, SidecarError};
 use crate::protocol::{Agent, ErrorCode, HistoryItem, HistoryPage, ResumeParams, SubagentSummary};
@@ -36,6 +41,13 @@ pub struct Appended {
     /// Offset just past the last complete line read.
     pub offset: u64,
     pub newer_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrimOptions {
+    pub keep_turns: u32,
+    pub min_bytes: u64,
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -135,6 +147,42 @@ pub trait SessionStore: Send + Sync {
         Err(self.unsupported("tag"))
     }
 
+    /// The model's context window for this session: from the file when the agent records it,
+    /// else the model table, else the agent's default.
+    fn context_window(&self, state: &ScanState) -> (u64, crate::protocol::WindowSource) {
+        crate::context_window::window_for(self.agent(), state)
+    }
+
+    /// Tokens at which the agent compacts by itself (None if it never does).
+    fn auto_compact_at(&self, window: u64, state: &ScanState) -> Option<u64> {
+        crate::context_window::auto_compact_at(self.agent(), window, state)
+    }
+
+    /// argv that runs the agent's own compaction headless (`Err(NotSupported)` if it has none).
+    fn compress_argv(&self, exe: &str, id: &str) -> Result<Vec<String>> {
+        let _ = (exe, id);
+        Err(self.unsupported("compress (agent strategy)"))
+    }
+
+    /// Model-free compression: write a new session (a fork) with old bulky tool results elided.
+    /// Returns the new file and the estimated tokens before and after.
+    fn trim(&self, file: &SessionFile, opts: &TrimOptions) -> Result<(SessionFile, u64, u64)> {
+        let _ = (file, opts);
+        Err(self.unsupported("compress (trim strategy)"))
+    }
+
+    /// How this agent's `--continue` orders the workspace's sessions: newest first.
+    /// Default: file mtime. (Gemini: start time; Codex: its index's recency.)
+    fn continue_key(&self, path: &Path, state: &ScanState, mtime_ms: i64) -> i64 {
+        let _ = (path, state);
+        mtime_ms
+    }
+
+    /// Remove temp files a killed writer left next to this store's sessions.
+    fn clean_temp_files(&self, workspace: &Workspace) {
+        let _ = workspace;
+    }
+
     fn unsupported(&self, what: &str) -> SidecarError {
         SidecarError::new(
             ErrorCode::NotSupported,
@@ -155,6 +203,27 @@ pub fn read_dir_or_empty(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
     }
 }
 
+/// A store root that exists but cannot be listed is an error (a missing one is just empty).
+pub fn check_root(dir: &Path) -> Result<()> {
+    match std::fs::read_dir(dir) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // `~/.claude` being a file makes `~/.claude/projects` NotADirectory or NotFound.
+            match dir.ancestors().skip(1).find(|a| a.exists()) {
+                Some(a) if !a.is_dir() => Err(SidecarError::unreadable(
+                    dir,
+                    &std::io::Error::new(
+                        std::io::ErrorKind::NotADirectory,
+                        format!("{} is not a directory", a.display()),
+                    ),
+                )),
+                _ => Ok(()),
+            }
+        }
+        Err(e) => Err(SidecarError::unreadable(dir, &e)),
+    }
+}
+
 /// Build the stores for the enabled agents.
 pub fn build_stores(config: &crate::config::Config) -> Vec<std::sync::Arc<dyn SessionStore>> {
     let mut v: Vec<std::sync::Arc<dyn SessionStore>> = Vec::new();
@@ -163,7 +232,15 @@ pub fn build_stores(config: &crate::config::Config) -> Vec<std::sync::Arc<dyn Se
             Agent::Claude => v.push(std::sync::Arc::new(claude::ClaudeStore::new(
                 config.store_root(Agent::Claude).to_path_buf(),
             ))),
-            Agent::Qwen | Agent::Codex | Agent::Gemini => {}
+            Agent::Qwen => v.push(std::sync::Arc::new(qwen::QwenStore::new(
+                config.store_root(Agent::Qwen).to_path_buf(),
+            ))),
+            Agent::Codex => v.push(std::sync::Arc::new(codex::CodexStore::new(
+                config.store_root(Agent::Codex).to_path_buf(),
+            ))),
+            Agent::Gemini => v.push(std::sync::Arc::new(gemini::GeminiStore::new(
+                config.store_root(Agent::Gemini).to_path_buf(),
+            ))),
         }
     }
     v

@@ -1,0 +1,1 @@
+//! e2e tests: agents (filled in by its issue).

@@ -1,0 +1,1 @@
+//! e2e tests: branches (filled in by its issue).

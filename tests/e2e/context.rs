@@ -1,0 +1,1 @@
+//! e2e tests: context (filled in by its issue).

@@ -1,0 +1,1 @@
+//! e2e tests: history (filled in by its issue).

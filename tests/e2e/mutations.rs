@@ -1,0 +1,1 @@
+//! e2e tests: mutations (filled in by its issue).
