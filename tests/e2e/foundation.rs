@@ -158,7 +158,13 @@ fn appends_torn_lines_and_deletes_are_pushed() {
     let before = count_of(&mut s, id);
     // Claude Code leaves its last row without a newline and starts its next append with one.
     append(&file, b"\n");
-    let _ = s.wait_notification("sessions/changed", Duration::from_secs(2), |_| true);
+    let len = std::fs::metadata(&file).unwrap().len();
+    s.wait_notification("sessions/changed", Duration::from_secs(5), |p| {
+        p["updated"]
+            .as_array()
+            .is_some_and(|u| u.iter().any(|x| x["id"] == id && x["sizeBytes"] == len))
+    })
+    .expect("the newline append is seen");
     s.drain_notifications();
 
     // One complete user line -> one sessions/changed within 500 ms carrying the new count.
