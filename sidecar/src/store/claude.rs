@@ -535,11 +535,11 @@ impl SessionStore for ClaudeStore {
     }
 
     fn compress_argv(&self, exe: &str, id: &str) -> Result<Vec<String>> {
-        super::claude_write::compress_argv(exe, id)
+        super::claude_trim::compress_argv(exe, id)
     }
 
     fn trim(&self, file: &SessionFile, opts: &TrimOptions) -> Result<(SessionFile, u64, u64)> {
-        super::claude_write::trim(self, file, opts)
+        super::claude_trim::trim(self, file, opts)
     }
 
     fn clean_temp_files(&self, workspace: &Workspace) {

@@ -1,8 +1,8 @@
 //! Claude Code writing: resume argv, fork (SDK semantics + compactMetadata remapping), rename
-//! and tag records, trim-compression forks. Every file: temp + fsync + rename, 0600.
+//! and tag records. Every file: temp + fsync + rename, 0600.
 
 use super::claude::ClaudeStore;
-use super::{ForkRequest, SessionFile, SessionStore, TrimOptions};
+use super::{ForkRequest, SessionFile, SessionStore};
 use crate::error::{Result, SidecarError};
 use crate::protocol::{ErrorCode, ResumeParams};
 
@@ -27,21 +27,4 @@ pub fn rename(store: &ClaudeStore, file: &SessionFile, title: &str) -> Result<()
 pub fn tag(store: &ClaudeStore, file: &SessionFile, tag: Option<&str>) -> Result<()> {
     let _ = (file, tag);
     Err(store.unsupported("tag"))
-}
-
-pub fn compress_argv(exe: &str, id: &str) -> Result<Vec<String>> {
-    let _ = (exe, id);
-    Err(SidecarError::new(
-        ErrorCode::NotSupported,
-        "compress is not implemented yet",
-    ))
-}
-
-pub fn trim(
-    store: &ClaudeStore,
-    file: &SessionFile,
-    opts: &TrimOptions,
-) -> Result<(SessionFile, u64, u64)> {
-    let _ = (file, opts);
-    Err(store.unsupported("compress (trim strategy)"))
 }

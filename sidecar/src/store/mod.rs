@@ -4,6 +4,7 @@
 
 pub mod claude;
 pub mod claude_history;
+pub mod claude_trim;
 pub mod claude_write;
 pub mod codex;
 pub mod gemini;
