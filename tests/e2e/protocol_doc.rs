@@ -37,7 +37,13 @@ struct Parsed {
 }
 
 fn parse_protocol(src: &str) -> Parsed {
-    let mut p = Parsed { methods: vec![], types: vec![], fields: vec![], variants: vec![], error_codes: vec![] };
+    let mut p = Parsed {
+        methods: vec![],
+        types: vec![],
+        fields: vec![],
+        variants: vec![],
+        error_codes: vec![],
+    };
     // Macro invocations may span lines (rustfmt): take each up to its closing `);`.
     for mac in ["\nrequest!(", "\nnotification!("] {
         for (start, _) in src.match_indices(mac) {
@@ -55,10 +61,18 @@ fn parse_protocol(src: &str) -> Parsed {
     while i < lines.len() {
         let l = lines[i].trim();
         if l.starts_with("#[serde(") && l.contains("rename_all") {
-            rename_all = l.split("rename_all = \"").nth(1).and_then(|r| r.split('"').next()).map(str::to_string);
+            rename_all = l
+                .split("rename_all = \"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(str::to_string);
         }
         if let Some(rest) = l.strip_prefix("pub struct ") {
-            let name = rest.split(|c: char| !c.is_alphanumeric()).next().unwrap().to_string();
+            let name = rest
+                .split(|c: char| !c.is_alphanumeric())
+                .next()
+                .unwrap()
+                .to_string();
             p.types.push(name.clone());
             if rest.contains('{') && !rest.contains('}') {
                 i += 1;
@@ -66,7 +80,9 @@ fn parse_protocol(src: &str) -> Parsed {
                     let f = lines[i].trim();
                     if f.starts_with("#[serde(flatten)]") {
                         flatten_next = true;
-                    } else if let Some(field) = f.strip_prefix("pub ").and_then(|x| x.split(':').next()) {
+                    } else if let Some(field) =
+                        f.strip_prefix("pub ").and_then(|x| x.split(':').next())
+                    {
                         if !flatten_next {
                             p.fields.push((name.clone(), camel(field)));
                         }
@@ -78,14 +94,23 @@ fn parse_protocol(src: &str) -> Parsed {
             rename_all = None;
         }
         if let Some(rest) = l.strip_prefix("pub enum ") {
-            let name = rest.split(|c: char| !c.is_alphanumeric()).next().unwrap().to_string();
+            let name = rest
+                .split(|c: char| !c.is_alphanumeric())
+                .next()
+                .unwrap()
+                .to_string();
             if rest.contains('{') && !rest.contains("{}") {
                 p.types.push(name.clone());
                 i += 1;
                 let mut depth = 1;
                 while i < lines.len() && depth > 0 {
                     let f = lines[i].trim();
-                    if depth == 1 && !f.starts_with("//") && !f.starts_with("#[") && !f.is_empty() && f != "}" {
+                    if depth == 1
+                        && !f.starts_with("//")
+                        && !f.starts_with("#[")
+                        && !f.is_empty()
+                        && f != "}"
+                    {
                         let v = f.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
                         if !v.is_empty() && v.chars().next().unwrap().is_uppercase() {
                             let wire = match rename_all.as_deref() {
@@ -99,7 +124,11 @@ fn parse_protocol(src: &str) -> Parsed {
                         }
                     }
                     if depth == 2 {
-                        if let Some(field) = f.split(':').next().filter(|_| f.contains(':') && !f.starts_with("//")) {
+                        if let Some(field) = f
+                            .split(':')
+                            .next()
+                            .filter(|_| f.contains(':') && !f.starts_with("//"))
+                        {
                             let field = field.trim();
                             if field.chars().all(|c| c.is_alphanumeric() || c == '_') {
                                 p.fields.push((name.clone(), camel(field)));
@@ -133,11 +162,17 @@ fn protocol_md_documents_everything_in_protocol_rs() {
     let doc = std::fs::read_to_string(repo_root().join("protocol.md")).unwrap();
     let p = parse_protocol(&src);
     assert!(p.methods.len() >= 21, "parsed {} methods", p.methods.len());
-    assert!(p.error_codes.len() >= 19, "parsed {} error codes", p.error_codes.len());
+    assert!(
+        p.error_codes.len() >= 19,
+        "parsed {} error codes",
+        p.error_codes.len()
+    );
     let mut missing = vec![];
     for m in &p.methods {
         if !doc.contains(&format!("### `{m}`")) {
-            missing.push(format!("method/notification {m} (needs a `### `{m}`` section)"));
+            missing.push(format!(
+                "method/notification {m} (needs a `### `{m}`` section)"
+            ));
         }
     }
     for t in &p.types {
@@ -146,7 +181,12 @@ fn protocol_md_documents_everything_in_protocol_rs() {
         }
     }
     for (t, f) in &p.fields {
-        if !doc.contains(&format!("`{f}`")) && !doc.contains(&format!("\"{f}\"")) && !doc.contains(&format!("{f},")) && !doc.contains(&format!("{f}}}")) && !doc.contains(&format!("{f}?")) {
+        if !doc.contains(&format!("`{f}`"))
+            && !doc.contains(&format!("\"{f}\""))
+            && !doc.contains(&format!("{f},"))
+            && !doc.contains(&format!("{f}}}"))
+            && !doc.contains(&format!("{f}?"))
+        {
             missing.push(format!("field {t}.{f}"));
         }
     }
@@ -156,12 +196,18 @@ fn protocol_md_documents_everything_in_protocol_rs() {
         }
     }
     for (name, code) in &p.error_codes {
-        let row = doc.lines().any(|l| l.contains(&format!("| {code} |")) && l.contains(&format!("`{name}`")));
+        let row = doc
+            .lines()
+            .any(|l| l.contains(&format!("| {code} |")) && l.contains(&format!("`{name}`")));
         if !row {
             missing.push(format!("error code {code} {name} (needs a table row)"));
         }
     }
-    assert!(missing.is_empty(), "protocol.md is missing:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "protocol.md is missing:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]
