@@ -81,12 +81,12 @@ fn make_backend(poll: bool, tx: mpsc::Sender<Vec<PathBuf>>) -> notify::Result<Ba
         Ok(Backend::Native(new_debouncer_opt::<
             _,
             RecommendedWatcher,
-            FileIdMap,
+            NoCache,
         >(
             DEBOUNCE,
             None,
             handler,
-            FileIdMap::new(),
+            NoCache,
             notify::Config::default(),
         )?))
     }
