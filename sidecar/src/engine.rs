@@ -120,6 +120,8 @@ impl Sidecar {
         let ws = self.workspace();
         let mut errors = Vec::new();
         for store in &self.stores {
+            // Temp files a killed writer (ours) left beside the sessions.
+            store.clean_temp_files(&ws);
             let files = match scope {
                 Scope::Workspace => store.discover(Some(&ws)),
                 Scope::All => store.discover(None),
