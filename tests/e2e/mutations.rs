@@ -1136,7 +1136,7 @@ fn kill_during_forks_leaves_no_partial_session() {
     // Every visible session file must be a whole fork (checked, then removed so the next
     // start does not spend its time indexing old forks).
     let mut complete = 0;
-    let mut check_forks = |complete: &mut usize| {
+    let check_forks = |complete: &mut usize| {
         for f in uuid_files(&proj) {
             if known.contains(&f) {
                 continue;
