@@ -561,6 +561,16 @@ fn rename_and_tag_append_the_agents_records() {
         "Second"
     );
     s.shutdown();
+    // A session the CLI renamed before keeps `<id>/custom-title.json` in step.
+    home.cli_json(&["rename", TITLED, "Third", "--json"]);
+    assert_eq!(
+        std::fs::read_to_string(project(&home).join(TITLED).join("custom-title.json")).unwrap(),
+        "{\"customTitle\":\"Third\"}"
+    );
+    assert!(
+        !project(&home).join(TOOL_USE).exists(),
+        "no folder is created for it"
+    );
     // CLI --clear.
     home.cli_json(&["tag", TOOL_USE, "wip", "--json"]);
     let r = home.cli_json(&["tag", TOOL_USE, "--clear", "--json"]);

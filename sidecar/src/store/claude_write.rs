@@ -171,8 +171,30 @@ fn to_line<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("serializable record")
 }
 
-/// `/rename`: a `custom-title` row and an `agent-name` row, each its own single write.
+/// `/rename`: a `custom-title` row and an `agent-name` row, each its own single write. The
+/// CLI also keeps `<id>/custom-title.json`; when that file exists it is replaced too (atomically)
+/// so nothing that reads it shows the old title.
 pub fn rename(_store: &ClaudeStore, file: &SessionFile, title: &str) -> Result<()> {
+    append_title_rows(file, title)?;
+    let json = file.path.with_extension("").join("custom-title.json");
+    if json.is_file() {
+        #[derive(Serialize)]
+        struct TitleFile<'a> {
+            #[serde(rename = "customTitle")]
+            custom_title: &'a str,
+        }
+        let bytes = serde_json::to_vec(&TitleFile {
+            custom_title: title,
+        })
+        .expect("serializable");
+        if let Err(e) = crate::fsutil::write_atomic(&json, &bytes) {
+            tracing::warn!("renamed, but could not update {}: {e}", json.display());
+        }
+    }
+    Ok(())
+}
+
+fn append_title_rows(file: &SessionFile, title: &str) -> Result<()> {
     append_jsonl_record(
         &file.path,
         &to_line(&CustomTitleRow {
