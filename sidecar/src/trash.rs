@@ -242,6 +242,13 @@ pub fn trash_session(
                 // Nothing moved: leave no trace.
                 let _ = fs::remove_file(dir.join(MANIFEST));
                 let _ = fs::remove_dir(&dir);
+                if e.kind() == io::ErrorKind::NotFound {
+                    return Err(SidecarError::not_found(format!(
+                        "{}:{id} (its file {} is gone)",
+                        agent.as_str(),
+                        item.original
+                    )));
+                }
             }
             return Err(trash_failed(Path::new(&item.original), &e));
         }

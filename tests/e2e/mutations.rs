@@ -174,6 +174,8 @@ fn relocated(ids: &[&str]) -> Relocated {
         .unwrap();
         let mtime = std::fs::metadata(&src).unwrap().modified().unwrap();
         set_mtime(&dst, mtime);
+        // Moved, not copied: one file per session id.
+        std::fs::remove_file(&src).unwrap();
     }
     Relocated { home, ws, project }
 }
