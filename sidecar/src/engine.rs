@@ -171,10 +171,6 @@ impl Sidecar {
             let Ok(store) = self.store(f.agent) else {
                 continue;
             };
-            // Drop the partial state so the file is read from the start.
-            if let Some(mut e) = self.index.entries.get_mut(&(f.agent, f.id.clone())) {
-                e.state.partial = true;
-            }
             match crate::index::scan_file(store.as_ref(), &f.path, None, ReadMode::Full) {
                 Ok((key, state)) => {
                     let in_workspace = store.in_workspace(&f.path, &state, &ws);
@@ -184,10 +180,19 @@ impl Sidecar {
                         state,
                         in_workspace,
                     };
+                    // Only over the partial entry this read replaces: one a watcher refresh
+                    // made exact meanwhile is newer, and one a delete removed stays removed.
+                    let key = (f.agent, f.id.clone());
+                    let Some(mut cur) = self.index.entries.get_mut(&key) else {
+                        continue;
+                    };
+                    if !cur.state.partial || cur.file.path != f.path {
+                        continue;
+                    }
                     if store.is_listable(&entry.state) {
                         updated.push(entry.summary());
                     }
-                    self.index.entries.insert((f.agent, f.id.clone()), entry);
+                    *cur = entry;
                 }
                 Err(e) => tracing::warn!("cannot read {}: {e}", f.path.display()),
             }
