@@ -7,8 +7,8 @@ use crate::error::{Result, SidecarError};
 use crate::ids::{parse_ref, SessionQuery};
 use crate::index::{Change, Index, IndexEntry, ReadMode};
 use crate::protocol::{
-    AppendedParams, BranchChangedParams, ChangedParams, ContextUsageParams, ErrorCode, Scope,
-    SessionRef,
+    AppendedParams, BranchChangedParams, ChangedParams, ContextUsageParams, ErrorCode,
+    ForkOnCheckout, Scope, SessionRef,
 };
 use crate::store::{build_stores, SessionFile, SessionStore};
 use crate::workspace::Workspace;
@@ -53,6 +53,8 @@ pub struct Sidecar {
     /// Serialises subscription pushes so appended items keep their order.
     pub push_lock: Mutex<()>,
     cache_dirty: AtomicBool,
+    /// The live `forkOnCheckout` policy (initially `config.fork_on_checkout`; see git_watch.rs).
+    pub fork_on_checkout: RwLock<ForkOnCheckout>,
 }
 
 impl Sidecar {
@@ -65,6 +67,7 @@ impl Sidecar {
         let cache = Cache::new(&config.cache_dir, &key);
         let index = Index::with_cache(cache.load());
         let workspace = Workspace::new(config.workspace_folders.clone());
+        let fork_on_checkout = RwLock::new(config.fork_on_checkout);
         Arc::new(Sidecar {
             config,
             workspace: RwLock::new(workspace),
@@ -76,6 +79,7 @@ impl Sidecar {
             subscriptions: DashMap::new(),
             push_lock: Mutex::new(()),
             cache_dirty: AtomicBool::new(false),
+            fork_on_checkout,
         })
     }
 
