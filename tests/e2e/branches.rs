@@ -323,10 +323,10 @@ fn auto_forks_once_onto_the_new_branch_and_checking_back_continues_the_original(
 
     // Listed under the new branch, and only there.
     let on_feature = s.call("sessions/list", json!({"branch": "@current"}));
-    assert_eq!(ids(&on_feature), [fork_id.clone()]);
+    assert_eq!(ids(&on_feature), [fork_id.as_str()]);
     assert_eq!(on_feature["items"][0]["gitBranch"], "feature-x");
     let named = s.call("sessions/list", json!({"branch": "feature-x"}));
-    assert_eq!(ids(&named), [fork_id.clone()]);
+    assert_eq!(ids(&named), [fork_id.as_str()]);
     let cont = s.call("sessions/continue", json!({"branch": "@current"}));
     assert_eq!(
         cont["session"]["id"],
@@ -548,7 +548,7 @@ fn a_branch_deleted_and_recreated_finds_its_earlier_sessions() {
     assert_eq!(f.store_files(), files, "no second fork");
     assert_eq!(
         ids(&s.call("sessions/list", json!({"branch": "@current"}))),
-        [fork_id.clone()]
+        [fork_id.as_str()]
     );
 
     // Deleted and recreated while away, within the settle time: HEAD ends where it started,
