@@ -244,7 +244,10 @@ fn resume_check(f: &Fixture, id: &str) {
     if std::env::var("RESUME_CHECK").as_deref() != Ok("1") {
         return;
     }
-    let script = repo_root().join("../shared/tools/agents/resume-check.sh");
+    let shared = std::env::var_os("SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared"));
+    let script = shared.join("tools/agents/resume-check.sh");
     let out = Command::new(&script)
         .arg("claude")
         .arg(f.home.path())
