@@ -235,8 +235,11 @@ pub fn start(sc: &Arc<Sidecar>) -> Option<GitWatchHandle> {
 
 fn native_watcher(folders: &[Folder], tx: mpsc::Sender<Msg>) -> notify::Result<RecommendedWatcher> {
     let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
-        // Opening and reading (ours included) is not a change.
-        Ok(ev) if ev.kind.is_access() => {}
+        // Opening and reading (ours included) is not a change; closing a written file is.
+        Ok(notify::Event {
+            kind: notify::EventKind::Access(a),
+            ..
+        }) if a != notify::event::AccessKind::Close(notify::event::AccessMode::Write) => {}
         Ok(_) => {
             let _ = tx.send(Msg::Changed);
         }
