@@ -167,11 +167,25 @@ impl Fixture {
         out
     }
 
+    /// A stand-in `claude` executable (continue only builds its argv, never runs it).
+    fn claude_exe(&self) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let exe = self.home.path().join("bin/claude");
+        std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+        std::fs::write(&exe, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        exe
+    }
+
     fn start(&self, policy: &str) -> Server {
         let mut s = Server::start(
             &self.home,
             &self.repo.to_string_lossy(),
-            json!({"agents": ["claude"], "forkOnCheckout": policy}),
+            json!({
+                "agents": ["claude"],
+                "forkOnCheckout": policy,
+                "agentPaths": {"claude": self.claude_exe()},
+            }),
         );
         // A request after `initialized`: the watcher has read the initial HEAD by now.
         s.call("sessions/list", json!({}));
@@ -337,8 +351,6 @@ fn auto_forks_once_onto_the_new_branch_and_checking_back_continues_the_original(
         "continue on feature-x"
     );
 
-    resume_check(&f, &fork_id);
-
     // Back to main: main has its own sessions, nothing is forked, continue picks the original.
     let (back, _) = checkout_and_wait(&f, &mut s, &["checkout", "-q", "main"], "main");
     assert_eq!(back["from"], "feature-x");
@@ -350,6 +362,11 @@ fn auto_forks_once_onto_the_new_branch_and_checking_back_continues_the_original(
         "continue on main is the original"
     );
     assert_eq!(cont["session"]["gitBranch"], "main");
+    assert!(
+        cont["argv"].as_array().unwrap().contains(&json!(MAIN_A)),
+        "{cont}"
+    );
+    assert_eq!(cont["cwd"], json!(f.repo));
 
     // And to feature-x again: it has its fork already, so no second one.
     let (again, _) = checkout_and_wait(&f, &mut s, &["checkout", "-q", "feature-x"], "feature-x");
@@ -357,6 +374,9 @@ fn auto_forks_once_onto_the_new_branch_and_checking_back_continues_the_original(
     assert_eq!(again["forked"], Value::Null);
     assert_eq!(f.store_files(), after, "no second fork");
     s.shutdown();
+
+    // With RESUME_CHECK=1 (tests/branch_resume_check.sh): the real CLI resumes the fork.
+    resume_check(&f, &fork_id);
 }
 
 #[test]
@@ -385,6 +405,17 @@ fn ask_notifies_with_the_candidate_within_a_second_and_writes_nothing() {
     assert_eq!(
         ids(&s.call("sessions/list", json!({"branch": "@current"}))),
         Vec::<String>::new()
+    );
+    // The editor accepts the offer.
+    let made = s.call(
+        "sessions/fork",
+        json!({"session": n["candidate"]["id"], "branch": "try-b"}),
+    );
+    assert_eq!(made["session"]["gitBranch"], "try-b");
+    assert_eq!(made["session"]["forkedFrom"]["sessionId"], MAIN_A);
+    assert_eq!(
+        ids(&s.call("sessions/list", json!({"branch": "@current"}))),
+        [made["session"]["id"].as_str().unwrap()]
     );
     s.shutdown();
 }
