@@ -160,13 +160,13 @@ enum Msg {
 /// Keeps the git watcher alive; dropping it stops the thread (without waiting for it).
 pub struct GitWatchHandle {
     tx: mpsc::Sender<Msg>,
-    folders: Vec<PathBuf>,
+    git_dirs: Vec<PathBuf>,
 }
 
 impl GitWatchHandle {
     /// The git directories being watched.
     pub fn git_dirs(&self) -> &[PathBuf] {
-        &self.folders
+        &self.git_dirs
     }
 }
 
@@ -223,14 +223,14 @@ pub fn start(sc: &Arc<Sidecar>) -> Option<GitWatchHandle> {
             }
         }
     };
-    let dirs = folders.iter().map(|f| f.repo.git_dir.clone()).collect();
+    let git_dirs = folders.iter().map(|f| f.repo.git_dir.clone()).collect();
     let weak = Arc::downgrade(sc);
     std::thread::Builder::new()
         .name("git-watcher".into())
         .spawn(move || run(weak, folders, rx, watcher, interval))
         .map_err(|e| tracing::error!("cannot start the git watcher: {e}"))
         .ok()?;
-    Some(GitWatchHandle { tx, folders: dirs })
+    Some(GitWatchHandle { tx, git_dirs })
 }
 
 fn native_watcher(folders: &[Folder], tx: mpsc::Sender<Msg>) -> notify::Result<RecommendedWatcher> {
