@@ -202,7 +202,11 @@ fn appends_torn_lines_and_deletes_are_pushed() {
         .find(|x| x["id"] == id)
         .unwrap()
         .clone();
-    assert_eq!(upd["messageCount"].as_u64().unwrap(), before + 1, "update {upd} before {before}");
+    assert_eq!(
+        upd["messageCount"].as_u64().unwrap(),
+        before + 1,
+        "update {upd} before {before}"
+    );
     // exactly one notification for that append
     assert!(s
         .wait_notification("sessions/changed", Duration::from_millis(400), |p| p
