@@ -62,6 +62,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Records of passed-over entries kept for parallel-tool recovery, at most.
 const MAX_PENDING: usize = 100_000;
@@ -73,10 +74,11 @@ const MAX_APPENDED_ITEMS: usize = 1000;
 // ---------------------------------------------------------------------------------------------
 // Line parsing
 
-/// The fields of a line the walk needs; message bodies are left unparsed.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct Line<'a> {
+/// The fields of a line the walk and the item conversion need. `M` is the message: only its
+/// ids for the walk ([`MsgIds`], parsed in the same pass), the raw JSON for an item.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", bound(deserialize = "M: Deserialize<'de>"))]
+struct Line<'a, M> {
     #[serde(rename = "type", borrow)]
     ty: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -100,15 +102,17 @@ struct Line<'a> {
     #[serde(borrow)]
     leaf_uuid: Option<Cow<'a, str>>,
     explicit: Option<bool>,
-    #[serde(borrow)]
-    message: Option<&'a RawValue>,
+    message: Option<M>,
     #[serde(borrow)]
     content: Option<&'a RawValue>,
     #[serde(borrow)]
     compact_metadata: Option<&'a RawValue>,
 }
 
-impl Line<'_> {
+type WalkLine<'a> = Line<'a, Loose<MsgIds<'a>>>;
+type ItemLine<'a> = Line<'a, &'a RawValue>;
+
+impl<M> Line<'_, M> {
     fn ty(&self) -> &str {
         self.ty.as_deref().unwrap_or("")
     }
@@ -126,37 +130,186 @@ impl Line<'_> {
     }
 }
 
-/// `message.id` and the tool ids of the content blocks.
+/// `message.id` and the tool ids of the content blocks (a string content has no blocks).
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct MsgIds<'a> {
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: LooseStr<'a>,
     #[serde(borrow)]
-    content: Option<&'a RawValue>,
+    content: Blocks<'a>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct BlockIds<'a> {
     #[serde(rename = "type", borrow)]
-    ty: Option<Cow<'a, str>>,
+    ty: LooseStr<'a>,
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: LooseStr<'a>,
     #[serde(borrow)]
-    tool_use_id: Option<Cow<'a, str>>,
+    tool_use_id: LooseStr<'a>,
 }
 
-fn block_ids(content: Option<&RawValue>) -> Vec<BlockIds<'_>> {
-    match content {
-        Some(c) if c.get().trim_start().starts_with('[') => {
-            // A block that is not an object is skipped, like the SDK does.
-            let raw: Vec<&RawValue> = serde_json::from_str(c.get()).unwrap_or_default();
-            raw.into_iter()
-                .filter_map(|b| serde_json::from_str::<BlockIds>(b.get()).ok())
-                .collect()
+/// An object as `T`, any other JSON value as `None` (read in the same pass; `T`'s own fields
+/// are lenient), so an odd `message` never makes the walk drop the whole line.
+struct Loose<T>(Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Loose<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = Loose<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Loose<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|t| Loose(Some(t)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Loose<T>, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Loose(None))
+            }
+            fn visit_str<E>(self, _: &str) -> std::result::Result<Loose<T>, E> {
+                Ok(Loose(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<Loose<T>, E> {
+                Ok(Loose(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<Loose<T>, E> {
+                Ok(Loose(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<Loose<T>, E> {
+                Ok(Loose(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Loose<T>, E> {
+                Ok(Loose(None))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Loose<T>, E> {
+                Ok(Loose(None))
+            }
         }
-        _ => Vec::new(),
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// A string, or `None` for any other JSON value.
+#[derive(Default)]
+struct LooseStr<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for LooseStr<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = LooseStr<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<LooseStr<'a>, E> {
+                Ok(LooseStr(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<LooseStr<'a>, E> {
+                Ok(LooseStr(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<LooseStr<'a>, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(LooseStr(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<LooseStr<'a>, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(LooseStr(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<LooseStr<'a>, E> {
+                Ok(LooseStr(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<LooseStr<'a>, E> {
+                Ok(LooseStr(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<LooseStr<'a>, E> {
+                Ok(LooseStr(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<LooseStr<'a>, E> {
+                Ok(LooseStr(None))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<LooseStr<'a>, E> {
+                Ok(LooseStr(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// The object blocks of a content array, read in one pass (other values are skipped, like
+/// the SDK skips blocks that are not dicts).
+#[derive(Default)]
+struct Blocks<'a>(Vec<BlockIds<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Blocks<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Blocks<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("message content")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Blocks<'a>, A::Error> {
+                let mut v = Vec::new();
+                while let Some(b) = seq.next_element::<Loose<BlockIds<'a>>>()? {
+                    if let Some(b) = b.0 {
+                        v.push(b);
+                    }
+                }
+                Ok(Blocks(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Blocks<'a>, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Blocks::default())
+            }
+            fn visit_str<E>(self, _: &str) -> std::result::Result<Blocks<'a>, E> {
+                Ok(Blocks::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<Blocks<'a>, E> {
+                Ok(Blocks::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<Blocks<'a>, E> {
+                Ok(Blocks::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<Blocks<'a>, E> {
+                Ok(Blocks::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Blocks<'a>, E> {
+                Ok(Blocks::default())
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Blocks<'a>, E> {
+                Ok(Blocks::default())
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 
@@ -186,7 +339,7 @@ fn nonempty(c: &Option<Cow<'_, str>>) -> Option<String> {
 }
 
 /// Whether an entry is shown as an item (`Some(is_tool)`), in main-session or subagent mode.
-fn item_kind(l: &Line<'_>, subagent: bool, only_tool_results: bool) -> Option<bool> {
+fn item_kind<M>(l: &Line<'_, M>, subagent: bool, only_tool_results: bool) -> Option<bool> {
     if l.is_meta == Some(true) || l.team() || (l.sidechain() && !subagent) {
         return None;
     }
@@ -210,40 +363,36 @@ fn item_kind(l: &Line<'_>, subagent: bool, only_tool_results: bool) -> Option<bo
     }
 }
 
-fn make_rec(off: u64, len: usize, l: &Line<'_>, subagent: bool) -> Rec {
+fn make_rec(off: u64, len: usize, l: &WalkLine<'_>, subagent: bool) -> Rec {
     let ty = l.ty();
     let mut msg_id = None;
     let mut calls = Vec::new();
     let mut is_result = false;
     let mut only_results = false;
-    if ty == "assistant" || ty == "user" {
-        if let Some(m) = l
-            .message
-            .and_then(|m| serde_json::from_str::<MsgIds>(m.get()).ok())
-        {
-            let blocks = block_ids(m.content);
-            if ty == "assistant" {
-                msg_id = nonempty(&m.id);
-                for b in &blocks {
-                    if b.ty.as_deref() == Some("tool_use") {
-                        if let Some(id) = &b.id {
-                            calls.push(id.to_string());
-                        }
+    let msg = l.message.as_ref().and_then(|m| m.0.as_ref());
+    if let Some(m) = msg.filter(|_| ty == "assistant" || ty == "user") {
+        let blocks = &m.content.0;
+        if ty == "assistant" {
+            msg_id = nonempty(&m.id.0);
+            for b in blocks {
+                if b.ty.0.as_deref() == Some("tool_use") {
+                    if let Some(id) = &b.id.0 {
+                        calls.push(id.to_string());
                     }
                 }
-            } else {
-                let mut n_results = 0;
-                for b in &blocks {
-                    if b.ty.as_deref() == Some("tool_result") {
-                        n_results += 1;
-                        if let Some(id) = &b.tool_use_id {
-                            calls.push(id.to_string());
-                        }
-                    }
-                }
-                only_results = n_results > 0 && n_results == blocks.len();
-                is_result = n_results > 0 && nonempty(&l.parent_uuid).is_some();
             }
+        } else {
+            let mut n_results = 0;
+            for b in blocks {
+                if b.ty.0.as_deref() == Some("tool_result") {
+                    n_results += 1;
+                    if let Some(id) = &b.tool_use_id.0 {
+                        calls.push(id.to_string());
+                    }
+                }
+            }
+            only_results = n_results > 0 && n_results == blocks.len();
+            is_result = n_results > 0 && nonempty(&l.parent_uuid).is_some();
         }
     }
     Rec {
@@ -498,12 +647,14 @@ impl Gen {
 
     fn process(&mut self, off: u64, line: &[u8]) {
         let wants_lp = self.leaf_state == LeafState::Unseen;
-        if memchr::memmem::find(line, b"\"uuid\"").is_none()
-            && !(wants_lp && memchr::memmem::find(line, b"last-prompt").is_some())
-        {
+        static UUID: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
+        static LAST_PROMPT: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
+        let uuid_key = UUID.get_or_init(|| memchr::memmem::Finder::new(b"\"uuid\""));
+        let lp_key = LAST_PROMPT.get_or_init(|| memchr::memmem::Finder::new(b"last-prompt"));
+        if uuid_key.find(line).is_none() && !(wants_lp && lp_key.find(line).is_some()) {
             return;
         }
-        let Ok(l) = serde_json::from_slice::<Line>(line) else {
+        let Ok(l) = serde_json::from_slice::<WalkLine>(line) else {
             return;
         };
         if l.ty() == "last-prompt" {
@@ -607,7 +758,7 @@ impl Gen {
         }
     }
 
-    fn on_chain(&mut self, rec: Rec, l: &Line<'_>) {
+    fn on_chain(&mut self, rec: Rec, l: &WalkLine<'_>) {
         if let Some(g) = &self.open {
             if rec.msg_id.as_deref() != Some(g.msg_id.as_str()) {
                 self.close_group();
@@ -985,7 +1136,7 @@ fn line_at(f: &mut File, off: u64) -> io::Result<Option<(Vec<u8>, u64)>> {
 }
 
 fn uuid_of(line: &[u8]) -> Option<String> {
-    serde_json::from_slice::<Line>(line)
+    serde_json::from_slice::<Line<serde::de::IgnoredAny>>(line)
         .ok()
         .and_then(|l| l.uuid.map(|u| u.into_owned()))
 }
@@ -1291,7 +1442,7 @@ pub fn message(
         if memchr::memmem::find(line, needle).is_none() {
             return true;
         }
-        match serde_json::from_slice::<Line>(line) {
+        match serde_json::from_slice::<Line<serde::de::IgnoredAny>>(line) {
             Ok(l) if l.uuid.as_deref() == Some(id) => {
                 found = to_item(line, usize::MAX, t.subagent.is_some());
                 found.is_none()
@@ -1469,7 +1620,7 @@ pub fn subagents(store: &ClaudeStore, file: &SessionFile) -> Result<Vec<Subagent
         let mut count = 0u64;
         if let Ok(mut f) = File::open(&path) {
             let _ = transcript::for_each_line(&mut f, 0, |_, line| {
-                if let Ok(l) = serde_json::from_slice::<Line>(line) {
+                if let Ok(l) = serde_json::from_slice::<Line<serde::de::IgnoredAny>>(line) {
                     if l.uuid.is_some()
                         && matches!(l.ty(), "user" | "assistant")
                         && l.is_meta != Some(true)
@@ -1585,7 +1736,7 @@ fn media_type(source: Option<&RawValue>) -> Option<String> {
 
 /// Convert one line into an item (None when the entry is not shown).
 fn to_item(line: &[u8], max: usize, subagent: bool) -> Option<HistoryItem> {
-    let l: Line = serde_json::from_slice(line).ok()?;
+    let l: ItemLine = serde_json::from_slice(line).ok()?;
     let uuid = l.uuid.as_deref().filter(|u| !u.is_empty())?.to_string();
     let msg: FullMessage = l
         .message
