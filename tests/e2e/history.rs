@@ -56,6 +56,10 @@ fn walk_all(s: &mut Server, session: &str, limit: u32, sub: Option<&str>) -> Vec
         p["after"] = cursor.clone();
         let page = history(s, p);
         assert_eq!(page["hasOlder"], true);
+        assert!(
+            !page["items"].as_array().unwrap().is_empty() || page["hasNewer"] == false,
+            "{session}: an empty page that says there is more"
+        );
         fwd.extend(page["items"].as_array().unwrap().iter().cloned());
         if page["hasNewer"] == false {
             break;

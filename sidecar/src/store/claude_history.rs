@@ -778,20 +778,20 @@ impl Gen {
             self.suppress = rec.msg_id.clone();
         }
         let pos_abs = self.dropped + self.items.len();
-        if let Some(tool) = rec.item {
-            self.push_item(ItemRef {
-                off: rec.off,
-                len: rec.len,
-                uuid: rec.uuid.clone(),
-                chain: true,
-                tool,
-            });
-        }
         let next = if l.is_boundary() {
             nonempty(&l.logical_parent_uuid).or_else(|| rec.parent.clone())
         } else {
             rec.parent.clone()
         };
+        let item = rec.item.map(|tool| ItemRef {
+            off: rec.off,
+            len: rec.len,
+            uuid: rec.uuid.clone(),
+            chain: true,
+            tool,
+        });
+        // The response is open before its item is pushed, so `after` paging keeps the items
+        // its recovered calls/results will sit next to.
         if self.recover {
             if let Some(m) = rec.msg_id.clone() {
                 match &mut self.open {
@@ -807,6 +807,9 @@ impl Gen {
                     }
                 }
             }
+        }
+        if let Some(it) = item {
+            self.push_item(it);
         }
         self.want = next;
         if self.want.is_none() {
@@ -968,7 +971,7 @@ impl Gen {
                     && !open
                     && self
                         .mark_index()
-                        .is_some_and(|i| self.items.len() - i - 1 >= need)
+                        .is_some_and(|i| self.items.len() - i > need)
             }
             Goal::After { .. } => {
                 if self.mark_found {
@@ -1910,6 +1913,131 @@ mod tests {
             },
         )
         .unwrap()
+    }
+
+    fn page_after(file: &SessionFile, limit: usize, after: &str) -> Result<HistoryPage> {
+        let store = ClaudeStore::new(PathBuf::from("/nonexistent"));
+        history(
+            &store,
+            file,
+            &HistoryRequest {
+                limit,
+                before: None,
+                after: Some(Cursor::decode(after).unwrap()),
+                truncate_bytes: 100,
+                subagent: None,
+            },
+        )
+    }
+
+    fn assistant(uuid: &str, parent: &str, msg: &str, block: &str) -> String {
+        entry(
+            "assistant",
+            uuid,
+            Some(parent),
+            &format!(
+                ",\"message\":{{\"id\":\"{msg}\",\"role\":\"assistant\",\"content\":[{block}]}}"
+            ),
+        )
+    }
+
+    fn result(uuid: &str, parent: &str, call: &str) -> String {
+        entry(
+            "user",
+            uuid,
+            Some(parent),
+            &format!(",\"message\":{{\"role\":\"user\",\"content\":[{{\"type\":\"tool_result\",\"tool_use_id\":\"{call}\",\"content\":\"ok\"}}]}}"),
+        )
+    }
+
+    fn tool_use(id: &str) -> String {
+        format!("{{\"type\":\"tool_use\",\"id\":\"{id}\",\"name\":\"Bash\",\"input\":{{}}}}")
+    }
+
+    /// Every item walking back with `before`, then forward again with `after`.
+    fn walk(file: &SessionFile, limit: usize) -> (Vec<String>, Vec<String>) {
+        let mut pages = vec![page(file, limit, None)];
+        while pages.last().unwrap().has_older {
+            let c = pages.last().unwrap().older_cursor.clone().unwrap();
+            pages.push(page(file, limit, Some(&c)));
+        }
+        let back: Vec<String> = pages
+            .iter()
+            .rev()
+            .flat_map(|p| p.items.iter().map(|i| i.id.clone()))
+            .collect();
+        let oldest = pages.last().unwrap();
+        let mut fwd: Vec<String> = oldest.items.iter().map(|i| i.id.clone()).collect();
+        let mut c = oldest.newer_cursor.clone();
+        while let Some(cur) = c {
+            let p = page_after(file, limit, &cur).unwrap();
+            assert!(
+                !p.items.is_empty() || !p.has_newer,
+                "empty page with newer items"
+            );
+            fwd.extend(p.items.iter().map(|i| i.id.clone()));
+            c = if p.has_newer { p.newer_cursor } else { None };
+        }
+        (back, fwd)
+    }
+
+    #[test]
+    fn parallel_results_written_late_page_at_any_size() {
+        // Three parallel calls; the next turn continues from the third result, and the other
+        // two results land after it in the file (so R3 is no place to restart a scan).
+        let lines = vec![
+            user("p", None),
+            assistant("a1", "p", "m1", &tool_use("t1")),
+            assistant("a2", "a1", "m1", &tool_use("t2")),
+            assistant("a3", "a2", "m1", &tool_use("t3")),
+            result("r3", "a3", "t3"),
+            result("r1", "a1", "t1"),
+            result("r2", "a2", "t2"),
+            assistant("x", "r3", "m2", "{\"type\":\"text\",\"text\":\"done\"}"),
+            user("u", Some("x")),
+        ];
+        let (_d, f) = write(&lines);
+        let want = ["p", "a1", "a2", "a3", "r1", "r2", "r3", "x", "u"];
+        for limit in 1..=10 {
+            let (back, fwd) = walk(&f, limit);
+            assert_eq!(back, want, "before-paging, limit {limit}");
+            assert_eq!(fwd, want, "after-paging, limit {limit}");
+        }
+        let p = page(&f, 10, None);
+        let roles: Vec<Role> = p.items.iter().map(|i| i.role).collect();
+        assert_eq!(roles[4], Role::Tool);
+        assert_eq!(roles[0], Role::User);
+    }
+
+    #[test]
+    fn explicit_last_prompt_is_honoured_as_written() {
+        let mut lines = vec![user("a", None), user("b", Some("a")), user("c", Some("b"))];
+        lines.push("{\"type\":\"last-prompt\",\"leafUuid\":\"b\"}\n".into());
+        let (_d, f) = write(&lines);
+        assert_eq!(ids(&page(&f, 10, None)), ["a", "b", "c"]);
+        lines.push("{\"type\":\"last-prompt\",\"leafUuid\":\"b\",\"explicit\":true}\n".into());
+        let (_d, f) = write(&lines);
+        assert_eq!(ids(&page(&f, 10, None)), ["a", "b"]);
+    }
+
+    #[test]
+    fn after_cursor_off_the_current_branch_is_stale() {
+        let lines = vec![user("a", None), user("b", Some("a")), user("c", Some("b"))];
+        let (_d, f) = write(&lines);
+        let p = page(&f, 10, None);
+        let newer = p.newer_cursor.clone().unwrap();
+        // Nothing newer yet: an empty page that keeps a cursor to poll with.
+        let same = page_after(&f, 10, &newer).unwrap();
+        assert!(same.items.is_empty() && !same.has_newer && same.newer_cursor.is_some());
+        // The conversation is rewound to b and continues on another branch.
+        let mut g = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&f.path)
+            .unwrap();
+        g.write_all(user("d", Some("b")).as_bytes()).unwrap();
+        let e = page_after(&f, 10, &newer).unwrap_err();
+        assert_eq!(e.code, ErrorCode::StaleCursor);
+        assert_eq!(ids(&page(&f, 10, None)), ["a", "b", "d"]);
     }
 
     fn ids(p: &HistoryPage) -> Vec<&str> {
