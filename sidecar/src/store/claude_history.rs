@@ -6,10 +6,13 @@
 //! rebuilds it on `--resume` (formats/claude-code.md §4):
 //! * **Leaf**: the `leafUuid` of the last `last-prompt` row when that entry exists, else the
 //!   last chain entry (user/assistant/system/attachment, not a sidechain) in file order. When
-//!   the file continued *from* that leaf after the row was written (a turn still being written:
-//!   the CLI writes `last-prompt` at the end of a turn) the newer entry is the leaf, as the CLI
-//!   does; a row with `explicit: true` is honoured as written. The official SDK ignores
-//!   `last-prompt` (it takes the newest terminal entry); the CLI wins where they differ.
+//!   the file continued *from* that leaf after the row was written (a turn still being written)
+//!   the newer entry is the leaf, as the CLI does; a row with `explicit: true` is honoured as
+//!   written. The official SDK ignores `last-prompt` (it takes the newest terminal entry); the
+//!   CLI wins where they differ. Claude Code writes the row after every response, so the last
+//!   one is near the end of the file: once it is met, the scan goes on until its leaf is met
+//!   (a dangling `leafUuid` costs a scan to the start of the file); when no row is met before
+//!   a page is complete (older CLIs wrote none) the newest chain entry is the leaf.
 //! * **Walk** `parentUuid` back from the leaf. Progress rows, attachments, `isMeta` entries
 //!   (command caveats), `teamName` entries and entries of unknown type are walked *through* but
 //!   are not items (the SDK drops the same ones from its output). Sidechains never join the chain.
@@ -518,11 +521,18 @@ enum LeafState {
     Resolved,
 }
 
+/// Whether an `after` cursor's item, passed over off the chain, can still come back as a
+/// recovered parallel call/result: its ancestors within the response are followed down to the
+/// first one on the chain, whose response then decides when it closes.
 #[derive(PartialEq, Eq, Clone, Copy)]
-enum ParentSeen {
-    No,
-    OnChain,
-    OffChain,
+enum Chase {
+    Idle,
+    /// Waiting for the line of `chase_uuid` (which must be an assistant entry, of
+    /// `chase_msg` when set).
+    Chasing,
+    /// Reached the chain: decided when the open response closes.
+    Wait,
+    Dead,
 }
 
 struct Gen {
@@ -547,8 +557,9 @@ struct Gen {
     chain_answered: HashSet<String>,
     mark: Option<(u64, String)>,
     mark_found: bool,
-    mark_parent: Option<String>,
-    mark_parent_seen: ParentSeen,
+    chase: Chase,
+    chase_uuid: Option<String>,
+    chase_msg: Option<String>,
     stale: bool,
     done: bool,
 }
@@ -580,8 +591,9 @@ impl Gen {
             chain_answered: HashSet::new(),
             mark: None,
             mark_found: false,
-            mark_parent: None,
-            mark_parent_seen: ParentSeen::No,
+            chase: Chase::Idle,
+            chase_uuid: None,
+            chase_msg: None,
             stale: false,
             done: false,
         }
@@ -682,19 +694,27 @@ impl Gen {
             }
         }
         let rec = make_rec(off, line.len(), &l, self.subagent);
-        if let Some(p) = &self.mark_parent {
-            if p == uuid {
-                self.mark_parent_seen = if self.want.as_deref() == Some(uuid) {
-                    ParentSeen::OnChain
-                } else {
-                    ParentSeen::OffChain
-                };
-            }
+        let lp_hit = self.leaf_state == LeafState::Pending && self.lp_leaf.as_deref() == Some(uuid);
+        if self.chase == Chase::Chasing && self.chase_uuid.as_deref() == Some(uuid) {
+            let member_like =
+                rec.msg_id.is_some() && (self.chase_msg.is_none() || self.chase_msg == rec.msg_id);
+            let on_chain = self.want.as_deref() == Some(uuid) || lp_hit;
+            self.chase = match (member_like, on_chain) {
+                (false, _) => Chase::Dead,
+                (true, true) => Chase::Wait,
+                (true, false) => match &rec.parent {
+                    Some(p) => {
+                        self.chase_uuid = Some(p.clone());
+                        self.chase_msg = rec.msg_id.clone();
+                        Chase::Chasing
+                    }
+                    None => Chase::Dead,
+                },
+            };
         }
         if rec.msg_id.is_some() {
             self.note_owner(&rec);
         }
-        let lp_hit = self.leaf_state == LeafState::Pending && self.lp_leaf.as_deref() == Some(uuid);
         if self.want.as_deref() == Some(uuid) {
             if lp_hit {
                 self.leaf_state = LeafState::Resolved;
@@ -714,7 +734,15 @@ impl Gen {
             self.on_chain(rec, &l);
         } else if rec.msg_id.is_some() || rec.is_result {
             if self.is_mark(rec.off, &rec.uuid) {
-                self.mark_parent = rec.parent.clone();
+                self.chase_uuid = rec.parent.clone();
+                // A call is claimed through its response's other calls, a result through the
+                // call it answers (any response).
+                self.chase_msg = rec.msg_id.clone();
+                self.chase = if rec.parent.is_some() {
+                    Chase::Chasing
+                } else {
+                    Chase::Dead
+                };
             }
             self.pending.add(rec);
         }
@@ -732,6 +760,7 @@ impl Gen {
         self.open = None;
         self.chain_answered.clear();
         self.mark_found = false;
+        self.walk_done = false;
     }
 
     fn note_owner(&mut self, rec: &Rec) {
@@ -959,6 +988,10 @@ impl Gen {
     }
 
     fn should_stop(&mut self, off: u64) -> bool {
+        if self.leaf_state == LeafState::Pending {
+            // Until the last `last-prompt` row's leaf is met the page may still move to it.
+            return false;
+        }
         if self.walk_done {
             self.done = true;
             return true;
@@ -989,19 +1022,12 @@ impl Gen {
                     self.stale = true;
                     return true;
                 }
-                match self.mark_parent_seen {
-                    ParentSeen::No => false,
-                    ParentSeen::OffChain => {
+                match self.chase {
+                    Chase::Idle | Chase::Chasing => false,
+                    Chase::Wait if open => false,
+                    Chase::Wait | Chase::Dead => {
                         self.stale = true;
                         true
-                    }
-                    ParentSeen::OnChain => {
-                        if open {
-                            false
-                        } else {
-                            self.stale = true;
-                            true
-                        }
                     }
                 }
             }
@@ -2096,5 +2122,336 @@ mod tests {
         let p3 = page(&f, 10, p2.older_cursor.as_deref());
         assert_eq!(ids(&p3), ["u0", "u1", "u2", "u3", "u4", "u5"]);
         assert!(!p3.has_older);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Differential test: pages (both directions, many sizes) against an in-memory reference.
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn chance(&mut self, pct: u64) -> bool {
+            self.below(100) < pct
+        }
+    }
+
+    fn ts(n: usize) -> String {
+        format!(
+            "2026-01-01T00:{:02}:{:02}.{:03}Z",
+            n / 3600 % 60,
+            n / 60 % 60,
+            n % 1000
+        )
+    }
+
+    /// A random transcript shaped like Claude Code's.
+    fn random_transcript(seed: u64) -> Vec<String> {
+        let mut r = Rng(seed.wrapping_mul(0x9E3779B97F4A7C15) | 1);
+        let mut out: Vec<String> = Vec::new();
+        let mut n = 0usize;
+        let mut id = |pfx: &str| {
+            n += 1;
+            format!("{pfx}{n:05}")
+        };
+        let obj = |v: serde_json::Value| format!("{v}\n");
+        let mut tip: Option<String> = None;
+        let mut prompts: Vec<Option<String>> = Vec::new();
+        let mut all: Vec<String> = Vec::new();
+        let turns = 3 + r.below(12);
+        // Some transcripts have no last-prompt rows at all (older CLIs); otherwise the last
+        // turn ends with one, as Claude Code writes them after every response.
+        let rows = !r.chance(10);
+        for t in 0..turns {
+            if t > 0 && r.chance(12) && !prompts.is_empty() {
+                // Rewind: the next prompt branches off an earlier one's parent.
+                tip = prompts[r.below(prompts.len() as u64) as usize].clone();
+            }
+            if t > 0 && r.chance(15) {
+                let b = id("cb");
+                out.push(obj(serde_json::json!({"type":"system","subtype":"compact_boundary","uuid":b,"parentUuid":null,"logicalParentUuid":tip,"timestamp":ts(out.len()),"content":"Conversation compacted","compactMetadata":{"trigger":"auto","preTokens":100,"postTokens":10}})));
+                let sm = id("sm");
+                out.push(obj(serde_json::json!({"type":"user","uuid":sm,"parentUuid":b,"isCompactSummary":true,"timestamp":ts(out.len()),"message":{"role":"user","content":"summary"}})));
+                tip = Some(sm);
+            }
+            let u = id("u");
+            prompts.push(tip.clone());
+            out.push(obj(serde_json::json!({"type":"user","uuid":u,"parentUuid":tip,"timestamp":ts(out.len()),"message":{"role":"user","content":format!("prompt {t}")}})));
+            tip = Some(u.clone());
+            all.push(u);
+            for _ in 0..r.below(3) {
+                let kind = r.below(4);
+                let e = id("x");
+                let line = match kind {
+                    0 => {
+                        serde_json::json!({"type":"attachment","uuid":e,"parentUuid":tip,"timestamp":ts(out.len()),"attachment":{"type":"date"}})
+                    }
+                    1 => {
+                        serde_json::json!({"type":"user","isMeta":true,"uuid":e,"parentUuid":tip,"timestamp":ts(out.len()),"message":{"role":"user","content":"<local-command-caveat>"}})
+                    }
+                    2 => {
+                        serde_json::json!({"type":"progress","uuid":e,"parentUuid":tip,"timestamp":ts(out.len())})
+                    }
+                    _ => {
+                        serde_json::json!({"type":"system","subtype":"local_command","uuid":e,"parentUuid":tip,"timestamp":ts(out.len()),"content":"<local-command-stdout>ok</local-command-stdout>"})
+                    }
+                };
+                out.push(obj(line));
+                tip = Some(e);
+            }
+            let rounds = 1 + r.below(3);
+            for _ in 0..rounds {
+                let m = id("msg");
+                let calls = r.below(4);
+                if calls == 0 {
+                    let a = id("a");
+                    out.push(obj(serde_json::json!({"type":"assistant","uuid":a,"parentUuid":tip,"timestamp":ts(out.len()),"message":{"id":m,"role":"assistant","content":[{"type":"text","text":"reply"}]}})));
+                    tip = Some(a);
+                    break;
+                }
+                let mut members = Vec::new();
+                for c in 0..calls {
+                    let a = id("a");
+                    let call = format!("toolu_{a}");
+                    out.push(obj(serde_json::json!({"type":"assistant","uuid":a,"parentUuid":tip,"timestamp":ts(out.len()),"message":{"id":m,"role":"assistant","content":[{"type":"tool_use","id":call,"name":"Bash","input":{"command":format!("c{c}")}}]}})));
+                    tip = Some(a.clone());
+                    members.push((a, call));
+                }
+                if r.chance(10) {
+                    // A sidechain entry interleaved (old main-file layout).
+                    let sc = id("sc");
+                    out.push(obj(serde_json::json!({"type":"user","isSidechain":true,"uuid":sc,"parentUuid":null,"timestamp":ts(out.len()),"message":{"role":"user","content":"side"}})));
+                }
+                // Results in completion order; the next request continues from the last one.
+                let mut order: Vec<usize> = (0..members.len()).collect();
+                for i in (1..order.len()).rev() {
+                    order.swap(i, r.below(i as u64 + 1) as usize);
+                }
+                for &i in &order {
+                    let (a, call) = &members[i];
+                    let res = id("r");
+                    out.push(obj(serde_json::json!({"type":"user","uuid":res,"parentUuid":a,"sourceToolAssistantUUID":a,"timestamp":ts(out.len()),"message":{"role":"user","content":[{"type":"tool_result","tool_use_id":call,"content":"out"}]}})));
+                    tip = Some(res);
+                }
+            }
+            if r.chance(10) {
+                out.push("not json at all\n".into());
+            }
+            if r.chance(10) {
+                out.push(obj(
+                    serde_json::json!({"type":"custom-title","customTitle":"t"}),
+                ));
+            }
+            let last_turn = t + 1 == turns;
+            if rows && (r.chance(70) || last_turn) {
+                let leaf = match r.below(10) {
+                    0 => "dangling-uuid".to_string(),
+                    1 if !all.is_empty() => all[r.below(all.len() as u64) as usize].clone(),
+                    _ => tip.clone().unwrap_or_default(),
+                };
+                out.push(obj(
+                    serde_json::json!({"type":"last-prompt","lastPrompt":"p","leafUuid":leaf}),
+                ));
+            }
+        }
+        if r.chance(30) {
+            out.push("{\"type\":\"user\",\"uuid\":\"torn".into());
+        }
+        out
+    }
+
+    /// The same semantics over the whole file in memory (SDK recovery ported directly).
+    fn reference(text: &str) -> Vec<String> {
+        let complete = &text[..text.rfind('\n').map(|i| i + 1).unwrap_or(0)];
+        let mut entries: Vec<serde_json::Value> = Vec::new();
+        let mut last_prompt: Option<(String, bool)> = None;
+        for l in complete.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(l) else {
+                continue;
+            };
+            if v["type"] == "last-prompt" {
+                if let Some(leaf) = v["leafUuid"].as_str().filter(|s| !s.is_empty()) {
+                    last_prompt = Some((leaf.to_string(), v["explicit"] == true));
+                }
+                continue;
+            }
+            if v["uuid"].is_string() {
+                entries.push(v);
+            }
+        }
+        let by: HashMap<String, usize> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e["uuid"].as_str().unwrap().to_string(), i))
+            .collect();
+        let parent_of = |e: &serde_json::Value| -> Option<String> {
+            let lp = e["logicalParentUuid"].as_str().filter(|s| !s.is_empty());
+            if e["type"] == "system" && e["subtype"] == "compact_boundary" && lp.is_some() {
+                return lp.map(str::to_string);
+            }
+            e["parentUuid"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let last_chain = entries.iter().rposition(|e| {
+            matches!(
+                e["type"].as_str(),
+                Some("user" | "assistant" | "system" | "attachment")
+            ) && e["isSidechain"] != true
+        });
+        let Some(last_chain) = last_chain else {
+            return Vec::new();
+        };
+        let mut leaf = last_chain;
+        if let Some((p, explicit)) = &last_prompt {
+            if let Some(&pi) = by.get(p) {
+                let mut descends = false;
+                let mut cur = Some(last_chain);
+                while let Some(c) = cur {
+                    if c == pi {
+                        descends = true;
+                        break;
+                    }
+                    cur = parent_of(&entries[c])
+                        .and_then(|u| by.get(&u).copied())
+                        .filter(|&x| x < c);
+                }
+                if *explicit || !descends {
+                    leaf = pi;
+                }
+            }
+        }
+        let mut chain = Vec::new();
+        let mut cur = Some(leaf);
+        while let Some(c) = cur {
+            chain.push(c);
+            cur = parent_of(&entries[c])
+                .and_then(|u| by.get(&u).copied())
+                .filter(|&x| x < c);
+        }
+        chain.reverse();
+        // _recover_orphaned_parallel_tool_results
+        let seen: HashSet<usize> = chain.iter().copied().collect();
+        let msg_id = |i: usize| -> Option<String> {
+            (entries[i]["type"] == "assistant")
+                .then(|| entries[i]["message"]["id"].as_str().map(str::to_string))
+                .flatten()
+        };
+        let is_result = |i: usize| {
+            entries[i]["type"] == "user"
+                && entries[i]["parentUuid"]
+                    .as_str()
+                    .is_some_and(|p| !p.is_empty())
+                && entries[i]["message"]["content"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|b| b["type"] == "tool_result"))
+        };
+        let mut anchor: HashMap<String, usize> = HashMap::new();
+        for &c in &chain {
+            if let Some(m) = msg_id(c) {
+                anchor.insert(m, c);
+            }
+        }
+        let mut inserts: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut taken: HashSet<usize> = HashSet::new();
+        let mut done: HashSet<String> = HashSet::new();
+        for &c in &chain {
+            let Some(m) = msg_id(c) else { continue };
+            if !done.insert(m.clone()) {
+                continue;
+            }
+            let group: Vec<usize> = (0..entries.len())
+                .filter(|&i| msg_id(i).as_deref() == Some(&m))
+                .collect();
+            let members: HashSet<String> = group
+                .iter()
+                .map(|&i| entries[i]["uuid"].as_str().unwrap().to_string())
+                .collect();
+            let sib: Vec<usize> = group
+                .iter()
+                .copied()
+                .filter(|i| !seen.contains(i) && !taken.contains(i))
+                .collect();
+            let res: Vec<usize> = (0..entries.len())
+                .filter(|&i| is_result(i) && !seen.contains(&i) && !taken.contains(&i))
+                .filter(|&i| members.contains(entries[i]["parentUuid"].as_str().unwrap()))
+                .collect();
+            if sib.is_empty() && res.is_empty() {
+                continue;
+            }
+            let mut sib = sib;
+            sib.sort_by(|&a, &b| {
+                entries[a]["timestamp"]
+                    .as_str()
+                    .cmp(&entries[b]["timestamp"].as_str())
+            });
+            let mut res = res;
+            res.sort_by(|&a, &b| {
+                entries[a]["timestamp"]
+                    .as_str()
+                    .cmp(&entries[b]["timestamp"].as_str())
+            });
+            let rec: Vec<usize> = sib.into_iter().chain(res).collect();
+            taken.extend(rec.iter().copied());
+            inserts.insert(anchor[&m], rec);
+        }
+        let mut full = Vec::new();
+        for &c in &chain {
+            full.push(c);
+            if let Some(v) = inserts.get(&c) {
+                full.extend(v.iter().copied());
+            }
+        }
+        full.into_iter()
+            .filter(|&i| {
+                let e = &entries[i];
+                if e["isMeta"] == true || e["isSidechain"] == true {
+                    return false;
+                }
+                match e["type"].as_str() {
+                    Some("user" | "assistant") => true,
+                    Some("system") => {
+                        e["subtype"] == "compact_boundary"
+                            || e["content"].as_str().is_some_and(|s| !s.trim().is_empty())
+                    }
+                    _ => false,
+                }
+            })
+            .map(|i| entries[i]["uuid"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn random_transcripts_page_like_the_reference() {
+        let seeds: u64 = std::env::var("HISTORY_FUZZ_SEEDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(60);
+        for seed in 1..=seeds {
+            let lines = random_transcript(seed);
+            if std::env::var("HISTORY_FUZZ_DUMP").is_ok() {
+                eprintln!("seed {seed}");
+                for (i, l) in lines.iter().enumerate() {
+                    eprint!("{i}: {l}");
+                }
+                eprintln!();
+                eprintln!("reference {:?}", reference(&lines.concat()));
+            }
+            let (_d, f) = write(&lines);
+            let want = reference(&lines.concat());
+            for limit in [1, 2, 3, 5, 8, 1000] {
+                let (back, fwd) = walk(&f, limit);
+                assert_eq!(back, want, "seed {seed}, limit {limit}: before-paging");
+                assert_eq!(fwd, want, "seed {seed}, limit {limit}: after-paging");
+            }
+        }
     }
 }
