@@ -22,6 +22,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,8 +30,19 @@ REPO = os.path.dirname(HERE)
 SDK_VERSION = os.environ.get("SDK_VERSION", "0.2.186")
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def measure(argv, env=None, stdout=subprocess.DEVNULL):
-    """Run argv once; returns {"ms": wall ms, "cpu_ms": user+sys ms, "rss_mb": peak RSS, "out"}."""
+    """Run argv once; returns {"ms": wall ms, "cpu_ms": user+sys ms, "rss_mb": peak RSS, "out"}.
+
+    Peak RSS comes from GNU time's %M when it is installed: wait4's ru_maxrss of a child
+    started from this (large) Python process also counts the forked image before exec."""
+    rss_file = None
+    if os.path.exists(GNU_TIME):
+        fd, rss_file = tempfile.mkstemp(prefix="bench-rss-")
+        os.close(fd)
+        argv = [GNU_TIME, "-f", "%M", "-o", rss_file] + list(argv)
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, env=env, stdout=stdout, stderr=subprocess.PIPE)
     out = p.stdout.read() if stdout == subprocess.PIPE else None
@@ -38,9 +50,16 @@ def measure(argv, env=None, stdout=subprocess.DEVNULL):
     _, status, ru = os.wait4(p.pid, 0)
     ms = (time.perf_counter() - t0) * 1000
     p.returncode = os.waitstatus_to_exitcode(status)
+    rss_kb = ru.ru_maxrss
+    if rss_file:
+        with open(rss_file, encoding="utf-8") as f:
+            lines = [l for l in f.read().split() if l.isdigit()]
+        os.unlink(rss_file)
+        if lines:
+            rss_kb = int(lines[-1])
     if p.returncode != 0:
         raise RuntimeError(f"{argv[:3]}… exited {p.returncode}: {err.decode(errors='replace')[-2000:]}")
-    return {"ms": ms, "cpu_ms": (ru.ru_utime + ru.ru_stime) * 1000, "rss_mb": ru.ru_maxrss / 1024.0,
+    return {"ms": ms, "cpu_ms": (ru.ru_utime + ru.ru_stime) * 1000, "rss_mb": rss_kb / 1024.0,
             "out": out}
 
 
@@ -157,6 +176,14 @@ class Lsp:
                 return m
             self.notes.append(m)
 
+    def peak_rss_mb(self):
+        """VmHWM of the server process (its own peak, unlike wait4 on a forked child)."""
+        with open(f"/proc/{self.p.pid}/status", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+        return float("nan")
+
     def close(self):
         self.call("shutdown", None)
         self.send({"jsonrpc": "2.0", "method": "exit"})
@@ -174,19 +201,24 @@ def server(binary, home, sid, cwd, runs, cursor):
         if time.time() > deadline:
             raise RuntimeError("the server did not finish indexing")
         time.sleep(0.1)
+    # Let its post-startup work (cache write) finish; the first requests warm up.
+    time.sleep(1.0)
+    warmup = 5
     out = {}
     for name, extra in (("latest", {}), ("middle", {"before": cursor} if cursor else None)):
         if extra is None:
             continue
         ts = []
-        for _ in range(runs + 1):
+        for _ in range(runs + warmup):
             t0 = time.perf_counter()
             r = lsp.call("sessions/history", dict({"session": sid, "limit": 100}, **extra))
             ts.append((time.perf_counter() - t0) * 1000)
             assert "result" in r, r
-        out[name + "_median_ms"] = round(statistics.median(ts[1:]), 2)
-        out[name + "_min_ms"] = round(min(ts[1:]), 2)
-    out["peak_rss_mb_incl_startup_indexing"] = round(lsp.close(), 1)
+        out[name + "_median_ms"] = round(statistics.median(ts[warmup:]), 2)
+        out[name + "_min_ms"] = round(min(ts[warmup:]), 2)
+    # Includes the server's own startup indexing (it reads large files whole once for counts).
+    out["peak_rss_mb_incl_startup_indexing"] = round(lsp.peak_rss_mb(), 1)
+    lsp.close()
     return out
 
 
@@ -251,7 +283,8 @@ def table(r):
     if "server" in r:
         v = r["server"]
         lines.append(f"| session-sidecar serve: sessions/history round trip, latest page "
-                     f"| {v['latest_median_ms']} ms, {v['latest_min_ms']} ms | | |")
+                     f"| {v['latest_median_ms']} ms, {v['latest_min_ms']} ms | | "
+                     f"{v['peak_rss_mb_incl_startup_indexing']} MB (whole server) |")
         if "middle_median_ms" in v:
             lines.append(f"| session-sidecar serve: sessions/history round trip, middle page "
                          f"| {v['middle_median_ms']} ms, {v['middle_min_ms']} ms | | |")
@@ -259,8 +292,14 @@ def table(r):
         s = r["sdk"]
         lines.append(f"| claude-agent-sdk {SDK_VERSION} get_session_messages ({s['messages']:,} messages) "
                      f"| {s['ms'] / 1000:.2f} s | {s['cpu_ms'] / 1000:.2f} s | {s['peak_rss_mb']:,.0f} MB |")
-    ok = l["median_ms"] < 20 and l["peak_rss_mb"] < 50
-    lines += ["", f"Goal (latest page < 20 ms and < 50 MB, CLI median wall): {'met' if ok else 'NOT met'}",
+    mem_ok = l["peak_rss_mb"] < 50
+    lines += ["",
+              f"Goal, latest page under 20 ms and 50 MB: memory {'met' if mem_ok else 'NOT met'} "
+              f"({l['peak_rss_mb']} MB); time {'met' if l['median_ms'] < 20 else 'NOT met'} by the "
+              f"median wall time ({l['median_ms']} ms), {'met' if l['min_ms'] < 20 else 'NOT met'} "
+              f"by the best run ({l['min_ms']} ms), CPU {l['median_cpu_ms']} ms"
+              + (f", server round trip {r['server']['latest_median_ms']} ms" if "server" in r else "")
+              + ".",
               f"Load average during the run: {r['load_average']:.1f} on {r['cpus']} CPUs "
               "(wall times include waiting for a CPU; CPU time does not)."]
     return "\n".join(lines)

@@ -176,6 +176,13 @@ fn compare_with_sdk(home: &FixtureHome, ws: &str, messages_dir: &str, subagents_
                 })
                 .collect();
             assert_eq!(ours, golden_pairs(&w["messages"]), "{id}/{aid}");
+            let first = &items[0];
+            let m = s.call(
+                "sessions/message",
+                json!({"session": id, "id": first["id"], "subagent": aid}),
+            );
+            assert_eq!(m["id"], first["id"]);
+            assert_eq!(m["role"], first["role"]);
             assert_eq!(l["messageCount"].as_u64().unwrap(), ours.len() as u64);
         }
     }
