@@ -39,6 +39,9 @@ pub struct Subscription {
     pub file: SessionFile,
     /// Offset just past the last line already pushed (or held by the client).
     pub offset: u64,
+    /// Device and inode of the file when subscribed: a replaced file ends the subscription.
+    pub dev: u64,
+    pub ino: u64,
 }
 
 pub struct Sidecar {
