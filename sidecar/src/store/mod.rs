@@ -2,6 +2,7 @@
 //! which of them belong to a workspace, how to fold a line into a summary, how to page a
 //! conversation, and how to write the files its own CLI resumes.
 
+pub mod agent_util;
 pub mod claude;
 pub mod claude_history;
 pub mod claude_trim;
