@@ -77,7 +77,11 @@ pub fn page(
         (items.len().saturating_sub(limit), items.len())
     };
     let window = &items[start..end];
-    let echo = req.before.as_ref().or(req.after.as_ref()).map(|c| c.encode());
+    let echo = req
+        .before
+        .as_ref()
+        .or(req.after.as_ref())
+        .map(|c| c.encode());
     let older_cursor = window
         .first()
         .map(|l| cursor_for(&meta, l))
@@ -135,7 +139,9 @@ pub fn appended_since(
 pub fn subscription_start(file: &SessionFile, after: Option<&Cursor>) -> Result<u64> {
     let path = &file.path;
     let mut f = File::open(path).map_err(|e| SidecarError::unreadable(path, &e))?;
-    let meta = f.metadata().map_err(|e| SidecarError::unreadable(path, &e))?;
+    let meta = f
+        .metadata()
+        .map_err(|e| SidecarError::unreadable(path, &e))?;
     match after {
         Some(c) => {
             c.check_file(&meta)?;
@@ -147,7 +153,8 @@ pub fn subscription_start(file: &SessionFile, after: Option<&Cursor>) -> Result<
             .map_err(|e| SidecarError::unreadable(path, &e))?;
             Ok(end)
         }
-        None => end_of_complete_lines(&mut f, meta.len()).map_err(|e| SidecarError::unreadable(path, &e)),
+        None => end_of_complete_lines(&mut f, meta.len())
+            .map_err(|e| SidecarError::unreadable(path, &e)),
     }
 }
 
@@ -296,7 +303,10 @@ impl<'de> Deserialize<'de> for RawObject {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<RawObject, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<RawObject, A::Error> {
                 let mut v = Vec::new();
                 while let Some((k, val)) = m.next_entry::<String, Box<RawValue>>()? {
                     v.push((k, val));
@@ -316,7 +326,8 @@ impl RawObject {
         self.0.iter().find(|(key, _)| key == k).map(|(_, v)| &**v)
     }
     pub fn get_str(&self, k: &str) -> Option<String> {
-        self.get(k).and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+        self.get(k)
+            .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
     }
     /// Replace the value of `k` in place, or append it.
     pub fn set<T: serde::Serialize + ?Sized>(&mut self, k: &str, v: &T) {
@@ -433,7 +444,12 @@ mod tests {
         };
         let t = truncate_item(item, 3);
         assert!(t.truncated);
-        assert_eq!(t.content[0], ContentBlock::Text { text: "é…".into() });
+        assert_eq!(
+            t.content[0],
+            ContentBlock::Text {
+                text: "é…".into()
+            }
+        );
     }
 
     #[test]
@@ -456,7 +472,9 @@ pub fn function_response_text(resp: &serde_json::Value) -> (String, bool) {
     }
     if let Some(e) = r.get("error") {
         return (
-            e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string()),
+            e.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| e.to_string()),
             true,
         );
     }

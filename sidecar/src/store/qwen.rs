@@ -19,14 +19,12 @@
 
 use super::agent_util::{self as au, Located, RawObject};
 use super::{
-    check_root, read_dir_or_empty, Appended, ForkRequest, HistoryRequest, SessionFile,
-    SessionStore,
+    check_root, read_dir_or_empty, Appended, ForkRequest, HistoryRequest, SessionFile, SessionStore,
 };
 use crate::cursor::Cursor;
 use crate::error::{Result, SidecarError};
 use crate::protocol::{
-    Agent, ContentBlock, ErrorCode, ForkedFrom, HistoryItem, HistoryPage, ResumeParams, Role,
-    Usage,
+    Agent, ContentBlock, ErrorCode, ForkedFrom, HistoryItem, HistoryPage, ResumeParams, Role, Usage,
 };
 use crate::summary::ScanState;
 use crate::workspace::Workspace;
@@ -55,9 +53,7 @@ pub fn sanitize_cwd(cwd: &str) -> String {
 fn session_file_id(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_str()?;
     let stem = name.strip_suffix(".jsonl")?;
-    if (32..=36).contains(&stem.len())
-        && stem.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
-    {
+    if (32..=36).contains(&stem.len()) && stem.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
         Some(stem.to_ascii_lowercase())
     } else {
         None
@@ -759,14 +755,23 @@ mod tests {
         assert_eq!(sanitize_cwd("/a/é😀"), "-a----");
         assert!(session_file_id(Path::new("7aedba9e-a063-4f3e-9a3f-0c2c65b79dcf.jsonl")).is_some());
         assert!(session_file_id(Path::new("x.jsonl")).is_none());
-        assert!(session_file_id(Path::new("7aedba9e-a063-4f3e-9a3f-0c2c65b79dcf.ledger.jsonl")).is_none());
+        assert!(session_file_id(Path::new(
+            "7aedba9e-a063-4f3e-9a3f-0c2c65b79dcf.ledger.jsonl"
+        ))
+        .is_none());
     }
 
     #[test]
     fn summary_of_the_compressed_fixture() {
         let (_d, store, chats) = fixture_store();
-        let st = scan(&store, &file(&chats, "7aedba9e-a063-4f3e-9a3f-0c2c65b79dcf").path);
-        assert_eq!(st.first_prompt.as_deref(), Some("gen session 0 turn 1: hello"));
+        let st = scan(
+            &store,
+            &file(&chats, "7aedba9e-a063-4f3e-9a3f-0c2c65b79dcf").path,
+        );
+        assert_eq!(
+            st.first_prompt.as_deref(),
+            Some("gen session 0 turn 1: hello")
+        );
         assert_eq!(st.created_at.as_deref(), Some("2026-11-21T06:23:39.721Z"));
         assert_eq!(st.message_count, 8);
         assert_eq!(st.model.as_deref(), Some("qwen3-coder-plus"));
@@ -826,7 +831,10 @@ mod tests {
             .unwrap();
         let text = std::fs::read_to_string(&f.path).unwrap();
         assert!(text.ends_with('\n'));
-        let recs: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let recs: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(recs[0]["parentUuid"], Value::Null);
         assert_eq!(recs[0]["cwd"], "/home/dev/acme-webapp");
         for w in recs.windows(2) {
@@ -836,9 +844,15 @@ mod tests {
         assert!(recs[..recs.len() - 1]
             .iter()
             .all(|r| r["forkedFrom"]["sessionId"] == src.id.as_str()));
-        assert_eq!(recs.last().unwrap()["systemPayload"]["customTitle"], "T (fork)");
+        assert_eq!(
+            recs.last().unwrap()["systemPayload"]["customTitle"],
+            "T (fork)"
+        );
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&f.path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&f.path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let st = scan(&store, &f.path);
         assert_eq!(st.custom_title.as_deref(), Some("T (fork)"));
         assert_eq!(st.message_count, 6);
@@ -847,8 +861,18 @@ mod tests {
             Some(src.id.as_str())
         );
         // same conversation as the source
-        let a: Vec<_> = view(&src.path).unwrap().0.into_iter().map(|l| l.item.content).collect();
-        let b: Vec<_> = view(&f.path).unwrap().0.into_iter().map(|l| l.item.content).collect();
+        let a: Vec<_> = view(&src.path)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|l| l.item.content)
+            .collect();
+        let b: Vec<_> = view(&f.path)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|l| l.item.content)
+            .collect();
         assert_eq!(a, b);
     }
 
@@ -872,7 +896,11 @@ mod tests {
         store.rename(&f, "Login bug 2").unwrap();
         let st = scan(&store, &f.path);
         assert_eq!(st.custom_title.as_deref(), Some("Login bug 2"));
-        assert_eq!(view(&f.path).unwrap().0.len(), 4, "titles are not conversation");
+        assert_eq!(
+            view(&f.path).unwrap().0.len(),
+            4,
+            "titles are not conversation"
+        );
         let e = store
             .fork(
                 &src,
@@ -894,7 +922,10 @@ mod tests {
         bytes.pop();
         std::fs::write(&f.path, &bytes).unwrap();
         let before = std::fs::read(&f.path).unwrap();
-        assert_eq!(store.rename(&f, "x").unwrap_err().code, ErrorCode::TornLastLine);
+        assert_eq!(
+            store.rename(&f, "x").unwrap_err().code,
+            ErrorCode::TornLastLine
+        );
         assert_eq!(std::fs::read(&f.path).unwrap(), before);
     }
 
