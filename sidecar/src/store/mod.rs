@@ -9,6 +9,7 @@ pub mod claude_trim;
 pub mod claude_write;
 pub mod codex;
 pub mod gemini;
+pub mod gemini_fold;
 pub mod qwen;
 
 use crate::error::{Result, SidecarError};
