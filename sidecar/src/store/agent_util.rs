@@ -538,3 +538,52 @@ pub fn all_tool_results(blocks: &[ContentBlock]) -> bool {
             .iter()
             .all(|b| matches!(b, ContentBlock::ToolResult { .. }))
 }
+
+#[cfg(test)]
+mod scratch_fork {
+    use crate::store::{ForkRequest, SessionStore};
+    #[test]
+    fn scratch_fork() {
+        let Ok(h) = std::env::var("SCRATCH_HOME") else {
+            return;
+        };
+        let h = std::path::PathBuf::from(h);
+        let ws = crate::workspace::Workspace {
+            folders: vec!["/home/dev/acme-webapp".into()],
+            paths: vec!["/home/dev/acme-webapp".into()],
+        };
+        let stores: Vec<(Box<dyn SessionStore>, &str)> = vec![
+            (
+                Box::new(crate::store::qwen::QwenStore::new(h.join(".qwen"))),
+                "a20c9abf-6786-496f-9996-61005c8ac25c",
+            ),
+            (
+                Box::new(crate::store::codex::CodexStore::new(h.join(".codex"))),
+                "01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37",
+            ),
+            (
+                Box::new(crate::store::gemini::GeminiStore::new(h.join(".gemini"))),
+                "47d75b93-bf15-4461-8bef-b1f7c7e23d6b",
+            ),
+        ];
+        for (s, id) in stores {
+            let f = s
+                .discover(Some(&ws))
+                .unwrap()
+                .into_iter()
+                .find(|f| f.id == id)
+                .unwrap();
+            let n = s
+                .fork(
+                    &f,
+                    &ForkRequest {
+                        source_title: Some("src".into()),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            s.rename(&n, "Renamed by sidecar").unwrap();
+            println!("FORK {} {} {}", s.agent().as_str(), n.id, n.path.display());
+        }
+    }
+}

@@ -920,6 +920,19 @@ impl SessionStore for CodexStore {
         );
         au::append_record(&file.path, line.as_bytes())
     }
+
+    /// Temp files of a killed fork writer sit in a day folder: clean every day folder.
+    fn clean_temp_files(&self, _workspace: &Workspace) {
+        for y in read_dir_or_empty(&self.sessions_dir()).unwrap_or_default() {
+            for m in read_dir_or_empty(&y.path()).unwrap_or_default() {
+                for d in read_dir_or_empty(&m.path()).unwrap_or_default() {
+                    if d.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                        crate::fsutil::clean_temp_files(&d.path());
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The rollout record of a thread name (an `event_msg` type Codex ignores).
