@@ -345,8 +345,14 @@ fn view(f: &Folded) -> Vec<Located> {
             }
             Some("gemini") => {
                 item.role = Role::Assistant;
-                item.model = v["model"].as_str().map(str::to_string);
-                item.usage = v["tokens"].is_object().then(|| usage_of(&v["tokens"]));
+                let rec = f.recorded.get(&m.id);
+                let field = |k: &str| {
+                    Some(&v[k])
+                        .filter(|x| !x.is_null())
+                        .or_else(|| rec.map(|r| &r[k]).filter(|x| !x.is_null()))
+                };
+                item.model = field("model").and_then(|x| x.as_str()).map(str::to_string);
+                item.usage = field("tokens").filter(|t| t.is_object()).map(usage_of);
                 for th in v["thoughts"].as_array().into_iter().flatten() {
                     let subject = th["subject"].as_str().unwrap_or_default();
                     let desc = th["description"].as_str().unwrap_or_default();

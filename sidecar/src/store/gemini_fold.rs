@@ -46,6 +46,10 @@ pub struct Folded {
     pub meta: Meta,
     pub messages: Vec<Msg>,
     index: HashMap<String, usize>,
+    /// The last version of each message written as a record of its own: a resume snapshot
+    /// rewrites messages in the API's shape (no `model`, `tokens`, `toolCalls`), which the
+    /// view falls back to for those fields.
+    pub recorded: HashMap<String, Value>,
     /// Offset just past the last complete line.
     pub end: u64,
 }
@@ -135,6 +139,9 @@ impl Folded {
             }
             self.reindex();
         } else if obj.get("id").is_some_and(|i| i.is_string()) {
+            if let Some(id) = obj.get("id").and_then(|i| i.as_str()) {
+                self.recorded.insert(id.to_string(), v.clone());
+            }
             self.upsert(off, v, line.to_string());
         } else if let Some(set) = obj.get("$set").and_then(|s| s.as_object()) {
             if set.get("messages").is_some_and(|m| m.is_array()) {
