@@ -44,8 +44,11 @@ fi
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/agents-resume-check.XXXXXX")
 MOCK_PID=""
+# codex creates this empty dir on every run whatever TMPDIR says; remove it if we caused it
+DAEMON_DIR=/tmp/codex-daemon-$(id -u); DAEMON_DIR_EXISTED=0; [ -e "$DAEMON_DIR" ] && DAEMON_DIR_EXISTED=1
 cleanup() {
   [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null && wait "$MOCK_PID" 2>/dev/null
+  [ "$DAEMON_DIR_EXISTED" = 0 ] && rmdir "$DAEMON_DIR" 2>/dev/null
   rm -rf "$W"
 }
 trap cleanup EXIT

@@ -401,7 +401,10 @@ pub fn sha256_hex(s: &str) -> String {
 }
 
 /// Reads every complete line of a file with its offset; returns the end of the last one.
-pub fn read_lines(path: &Path) -> Result<(Vec<(u64, Vec<u8>)>, u64)> {
+/// Complete lines with their offsets.
+pub type Lines = Vec<(u64, Vec<u8>)>;
+
+pub fn read_lines(path: &Path) -> Result<(Lines, u64)> {
     let mut f = File::open(path).map_err(|e| SidecarError::unreadable(path, &e))?;
     let mut out = Vec::new();
     let end = crate::transcript::for_each_line(&mut f, 0, |off, line| {
@@ -410,55 +413,6 @@ pub fn read_lines(path: &Path) -> Result<(Vec<(u64, Vec<u8>)>, u64)> {
     })
     .map_err(|e| SidecarError::unreadable(path, &e))?;
     Ok((out, end))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn raw_object_keeps_order_and_bytes() {
-        let s = r#"{"b":1,"a":{"x": [1, 2]},"c":"é"}"#;
-        let mut o = RawObject::parse(s).unwrap();
-        o.set("a", "new");
-        o.set("d", &serde_json::json!({"k": null}));
-        assert_eq!(o.to_json(), r#"{"b":1,"a":"new","c":"é","d":{"k":null}}"#);
-        o.remove("b");
-        assert_eq!(o.get_str("c").as_deref(), Some("é"));
-        assert!(o.to_json().starts_with(r#"{"a""#));
-    }
-
-    #[test]
-    fn truncation_respects_char_boundaries() {
-        let item = HistoryItem {
-            id: "x".into(),
-            parent_id: None,
-            role: crate::protocol::Role::User,
-            timestamp: None,
-            model: None,
-            usage: None,
-            content: vec![ContentBlock::Text {
-                text: "ééééé".into(),
-            }],
-            truncated: false,
-        };
-        let t = truncate_item(item, 3);
-        assert!(t.truncated);
-        assert_eq!(
-            t.content[0],
-            ContentBlock::Text {
-                text: "é…".into()
-            }
-        );
-    }
-
-    #[test]
-    fn titles_are_cleaned() {
-        assert_eq!(clean_title(" a\u{7}b ").unwrap(), "ab");
-        assert!(clean_title("\n").is_err());
-        assert_eq!(prompt_title("a\nb").as_deref(), Some("a b"));
-        assert_eq!(prompt_title("  "), None);
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -540,50 +494,50 @@ pub fn all_tool_results(blocks: &[ContentBlock]) -> bool {
 }
 
 #[cfg(test)]
-mod scratch_fork {
-    use crate::store::{ForkRequest, SessionStore};
+mod tests {
+    use super::*;
+
     #[test]
-    fn scratch_fork() {
-        let Ok(h) = std::env::var("SCRATCH_HOME") else {
-            return;
+    fn raw_object_keeps_order_and_bytes() {
+        let s = r#"{"b":1,"a":{"x": [1, 2]},"c":"é"}"#;
+        let mut o = RawObject::parse(s).unwrap();
+        o.set("a", "new");
+        o.set("d", &serde_json::json!({"k": null}));
+        assert_eq!(o.to_json(), r#"{"b":1,"a":"new","c":"é","d":{"k":null}}"#);
+        o.remove("b");
+        assert_eq!(o.get_str("c").as_deref(), Some("é"));
+        assert!(o.to_json().starts_with(r#"{"a""#));
+    }
+
+    #[test]
+    fn truncation_respects_char_boundaries() {
+        let item = HistoryItem {
+            id: "x".into(),
+            parent_id: None,
+            role: crate::protocol::Role::User,
+            timestamp: None,
+            model: None,
+            usage: None,
+            content: vec![ContentBlock::Text {
+                text: "ééééé".into(),
+            }],
+            truncated: false,
         };
-        let h = std::path::PathBuf::from(h);
-        let ws = crate::workspace::Workspace {
-            folders: vec!["/home/dev/acme-webapp".into()],
-            paths: vec!["/home/dev/acme-webapp".into()],
-        };
-        let stores: Vec<(Box<dyn SessionStore>, &str)> = vec![
-            (
-                Box::new(crate::store::qwen::QwenStore::new(h.join(".qwen"))),
-                "a20c9abf-6786-496f-9996-61005c8ac25c",
-            ),
-            (
-                Box::new(crate::store::codex::CodexStore::new(h.join(".codex"))),
-                "01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37",
-            ),
-            (
-                Box::new(crate::store::gemini::GeminiStore::new(h.join(".gemini"))),
-                "47d75b93-bf15-4461-8bef-b1f7c7e23d6b",
-            ),
-        ];
-        for (s, id) in stores {
-            let f = s
-                .discover(Some(&ws))
-                .unwrap()
-                .into_iter()
-                .find(|f| f.id == id)
-                .unwrap();
-            let n = s
-                .fork(
-                    &f,
-                    &ForkRequest {
-                        source_title: Some("src".into()),
-                        ..Default::default()
-                    },
-                )
-                .unwrap();
-            s.rename(&n, "Renamed by sidecar").unwrap();
-            println!("FORK {} {} {}", s.agent().as_str(), n.id, n.path.display());
-        }
+        let t = truncate_item(item, 3);
+        assert!(t.truncated);
+        assert_eq!(
+            t.content[0],
+            ContentBlock::Text {
+                text: "é…".into()
+            }
+        );
+    }
+
+    #[test]
+    fn titles_are_cleaned() {
+        assert_eq!(clean_title(" a\u{7}b ").unwrap(), "ab");
+        assert!(clean_title("\n").is_err());
+        assert_eq!(prompt_title("a\nb").as_deref(), Some("a b"));
+        assert_eq!(prompt_title("  "), None);
     }
 }

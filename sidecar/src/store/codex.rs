@@ -840,7 +840,7 @@ impl SessionStore for CodexStore {
         payload.remove("forked_from_ordinal_exclusive");
         payload.remove("history_base");
         if let Some(cw) = payload.get("context_window").map(|r| r.get().to_string()) {
-            if let Some(raw) = RawValue::from_string(replace_ids(&cw)).ok() {
+            if let Ok(raw) = RawValue::from_string(replace_ids(&cw)) {
                 payload.set_raw("context_window", raw);
             }
         }

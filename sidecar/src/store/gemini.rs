@@ -588,7 +588,7 @@ impl SessionStore for GeminiStore {
             .filter(|p| {
                 p.file_name()
                     .and_then(|n| n.to_str())
-                    .is_some_and(|n| is_session_file_name(n))
+                    .is_some_and(is_session_file_name)
                     && id8_of(p).as_deref() == Some(id8.as_str())
                     && header_session_id(p)
                         .map(|s| s.to_ascii_lowercase())
