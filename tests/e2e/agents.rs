@@ -628,7 +628,7 @@ fn resume_argv_for_every_agent() {
 }
 
 #[test]
-fn live_appends_are_pushed_for_qwen_and_gemini() {
+fn live_appends_are_pushed_for_every_agent() {
     let home = FixtureHome::new();
     let mut s = Server::start(&home, WS, json!({}));
     // Qwen
@@ -669,5 +669,29 @@ fn live_appends_are_pushed_for_qwen_and_gemini() {
         .expect("appended for gemini");
     assert_eq!(n["items"].as_array().unwrap().len(), 1, "{n}");
     assert_eq!(n["items"][0]["id"], "live-1");
+    // Codex: a response_item with the next ordinal
+    let info = s.call(
+        "sessions/info",
+        json!({"session": format!("codex:{CODEX_1}")}),
+    );
+    let sub = s.call(
+        "sessions/subscribe",
+        json!({"session": format!("codex:{CODEX_1}")}),
+    );
+    let sub_id = sub["subscription"].as_str().unwrap().to_string();
+    let rec = json!({"timestamp":"2026-11-21T07:00:00.000Z","ordinal":39,"type":"response_item",
+        "payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"codex live"}]}});
+    append(
+        Path::new(info["path"].as_str().unwrap()),
+        format!("{rec}\n").as_bytes(),
+    );
+    let n = s
+        .wait_notification("sessions/appended", Duration::from_secs(10), |p| {
+            p["subscription"] == sub_id.as_str()
+        })
+        .expect("appended for codex");
+    assert_eq!(n["items"].as_array().unwrap().len(), 1, "{n}");
+    assert_eq!(n["items"][0]["id"], "39");
+    assert_eq!(n["items"][0]["parentId"], "35");
     s.shutdown();
 }

@@ -1161,6 +1161,19 @@ mod tests {
     }
 
     #[test]
+    fn unknown_and_garbage_lines_are_tolerated() {
+        let (_d, store) = fixture();
+        let f = file_of(&store, S1);
+        let mut text = std::fs::read_to_string(&f.path).unwrap();
+        text.push_str("garbage\n{\"type\":\"x_unknown_record\"}\n{\"timestamp\":\"2026-11-21T07:00:00Z\",\"ordinal\":39,\"type\":\"response_item\",\"payload\":{\"type\":\"x_new_kind\"}}\n");
+        std::fs::write(&f.path, text).unwrap();
+        let st = scan(&store, &f.path);
+        assert_eq!(st.bad_lines, 1);
+        assert_eq!(st.message_count, 8);
+        assert_eq!(store.view(&f.path).unwrap().0.len(), 8);
+    }
+
+    #[test]
     fn argv() {
         let store = CodexStore::new(PathBuf::new());
         let mut p = ResumeParams {

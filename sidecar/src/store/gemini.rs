@@ -1019,6 +1019,22 @@ mod tests {
     }
 
     #[test]
+    fn garbage_unknown_and_info_records() {
+        let (_d, store, _) = fixture();
+        let f = file(&store, G1);
+        let mut text = std::fs::read_to_string(&f.path).unwrap();
+        text.push_str("garbage\n{\"type\":\"x_unknown_record\"}\n");
+        text.push_str("{\"id\":\"i1\",\"timestamp\":\"2026-11-21T07:00:00Z\",\"type\":\"info\",\"content\":\"note\"}\n");
+        std::fs::write(&f.path, text).unwrap();
+        let st = store.scan_path(&f.path).unwrap();
+        assert_eq!(st.bad_lines, 1);
+        assert_eq!(st.message_count, 8, "info messages are not conversation");
+        let items = view(&gf::fold_file(&f.path).unwrap());
+        assert_eq!(items.len(), 9);
+        assert_eq!(items[8].item.role, Role::System);
+    }
+
+    #[test]
     fn argv() {
         let store = GeminiStore::new(PathBuf::new());
         let mut p = ResumeParams {

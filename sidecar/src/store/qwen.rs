@@ -930,6 +930,20 @@ mod tests {
     }
 
     #[test]
+    fn garbage_lines_are_skipped_and_counted() {
+        let (_d, store, chats) = fixture_store();
+        let f = file(&chats, "9172a345-9a8e-487c-814f-ff4188e930b5");
+        let text = std::fs::read_to_string(&f.path).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.insert(1, "not json {");
+        std::fs::write(&f.path, lines.join("\n") + "\n").unwrap();
+        let st = scan(&store, &f.path);
+        assert_eq!(st.bad_lines, 1);
+        assert_eq!(st.message_count, 2);
+        assert_eq!(view(&f.path).unwrap().0.len(), 2);
+    }
+
+    #[test]
     fn argv() {
         let store = QwenStore::new(PathBuf::new());
         let p = ResumeParams {
