@@ -87,10 +87,19 @@ fn list_shows_every_agent_with_the_golden_fields() {
             s["context"]["usedTokens"], exp["contextUsed"],
             "context of {agent}:{id}"
         );
-        assert_eq!(
-            s["context"]["contextWindow"], exp["contextWindow"],
-            "window of {agent}:{id}"
-        );
+        if exp["contextWindow"].is_null() {
+            // not recorded (Gemini): the summary shows none, or the agent's model-table window
+            let w = &s["context"]["contextWindow"];
+            assert!(
+                w.is_null() || *w == json!(1_048_576),
+                "window of {agent}:{id}: {w}"
+            );
+        } else {
+            assert_eq!(
+                s["context"]["contextWindow"], exp["contextWindow"],
+                "window of {agent}:{id}"
+            );
+        }
         assert_eq!(
             s["tokens"]["input"], exp["tokensIn"],
             "input tokens of {agent}:{id}"
@@ -177,9 +186,8 @@ fn server_lists_and_filters_every_agent() {
     );
     assert_eq!(info["title"], "mock session summary");
     assert_eq!(
-        info["context"]["contextWindow"],
-        Value::Null,
-        "Gemini records no window"
+        info["context"]["usedTokens"], 479,
+        "the last gemini tokens.input"
     );
     let e = s.call_err("sessions/info", json!({"session": "codex:47d75b93"}));
     assert_eq!(e["data"]["kind"], "sessionNotFound");
