@@ -291,6 +291,36 @@ impl Drop for FileLock<'_> {
     }
 }
 
+/// The `cwd` of a rollout's `session_meta` from its first 16 KB (it precedes the long
+/// `base_instructions`), without parsing the whole line.
+fn meta_cwd(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; 16 * 1024];
+    let n = std::fs::File::open(path).ok()?.read(&mut buf).ok()?;
+    let head = std::str::from_utf8(&buf[..n])
+        .unwrap_or_else(|e| std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or_default());
+    let first = head.split('\n').next()?;
+    if !first.contains("\"type\":\"session_meta\"") {
+        return None;
+    }
+    let at = first.find("\"cwd\":")? + 6;
+    let rest = first[at..].trim_start();
+    // the JSON string literal: up to the first unescaped quote
+    let bytes = rest.as_bytes();
+    if bytes.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return serde_json::from_str(&rest[..=i]).ok(),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 fn load_names(path: &Path) -> HashMap<String, String> {
     let mut map = HashMap::new();
     if let Ok(text) = std::fs::read_to_string(path) {
@@ -573,12 +603,19 @@ impl SessionStore for CodexStore {
         vec![self.sessions_dir()]
     }
 
-    /// Every rollout: a thread's workspace is only known from its `session_meta`, so
-    /// `in_workspace` decides after the scan.
-    fn discover(&self, _workspace: Option<&Workspace>) -> Result<Vec<SessionFile>> {
+    /// Rollouts, for a workspace those whose `session_meta.cwd` (read from the first few KB)
+    /// is one of its paths; a rollout whose cwd is not found there is kept (`in_workspace`
+    /// decides after the scan).
+    fn discover(&self, workspace: Option<&Workspace>) -> Result<Vec<SessionFile>> {
         check_root(&self.sessions_dir())?;
         let mut paths = Vec::new();
         walk_rollouts(&self.sessions_dir(), 4, &mut paths)?;
+        if let Some(ws) = workspace {
+            paths.retain(|p| match meta_cwd(p) {
+                Some(cwd) => ws.paths.iter().any(|w| Path::new(&cwd) == w),
+                None => true,
+            });
+        }
         Ok(paths
             .into_iter()
             .filter_map(|p| {
@@ -1171,6 +1208,35 @@ mod tests {
         assert_eq!(st.bad_lines, 1);
         assert_eq!(st.message_count, 8);
         assert_eq!(store.view(&f.path).unwrap().0.len(), 8);
+    }
+
+    #[test]
+    fn discovery_reads_only_the_meta_cwd() {
+        let (d, store) = fixture();
+        let f = file_of(&store, S1);
+        assert_eq!(meta_cwd(&f.path).as_deref(), Some("/home/dev/acme-webapp"));
+        let ws = |p: &str| Workspace {
+            folders: vec![p.into()],
+            paths: vec![p.into()],
+        };
+        assert_eq!(
+            store
+                .discover(Some(&ws("/home/dev/acme-webapp")))
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(
+            store.discover(Some(&ws("/home/dev/other"))).unwrap().len(),
+            0
+        );
+        // a rollout without a readable session_meta head is kept for the scan to decide
+        let odd = d.path().join("sessions/2026/11/21/rollout-2026-11-21T07-00-00-01a1fd00-0000-7000-8000-000000000009.jsonl");
+        std::fs::write(&odd, "garbage\n").unwrap();
+        assert_eq!(
+            store.discover(Some(&ws("/home/dev/other"))).unwrap().len(),
+            1
+        );
     }
 
     #[test]
