@@ -180,7 +180,8 @@ fn first_text_part(message: &RawValue) -> Option<String> {
 /// One parsed record of a file, for history and forks.
 struct Parsed {
     off: u64,
-    obj: RawObject,
+    /// The line itself, kept for forks only.
+    text: Option<String>,
     v: Value,
 }
 
@@ -199,8 +200,9 @@ impl Parsed {
     }
 }
 
-/// Every record the CLI's reader accepts (uuid, parentUuid string|null, sessionId, known type).
-fn parse_file(path: &Path) -> Result<(Vec<Parsed>, u64)> {
+/// Every record the CLI's reader accepts (uuid, parentUuid string|null, sessionId, known type);
+/// `keep_text` keeps each line for copying.
+fn parse_file(path: &Path, keep_text: bool) -> Result<(Vec<Parsed>, u64)> {
     let (lines, end) = au::read_lines(path)?;
     let mut out = Vec::with_capacity(lines.len());
     for (off, line) in lines {
@@ -220,10 +222,11 @@ fn parse_file(path: &Path) -> Result<(Vec<Parsed>, u64)> {
         if !ok {
             continue;
         }
-        let Some(obj) = RawObject::parse(s) else {
-            continue;
-        };
-        out.push(Parsed { off, obj, v });
+        out.push(Parsed {
+            off,
+            text: keep_text.then(|| s.to_string()),
+            v,
+        });
     }
     Ok((out, end))
 }
@@ -345,7 +348,7 @@ fn item_of(r: &Parsed) -> Option<HistoryItem> {
 
 /// The conversation as the CLI resumes it (see the module doc), and the end of the last line.
 fn view(path: &Path) -> Result<(Vec<Located>, u64)> {
-    let (recs, end) = parse_file(path)?;
+    let (recs, end) = parse_file(path, false)?;
     let chain = active_chain(&recs, None)?;
     let items = chain
         .into_iter()
@@ -624,7 +627,7 @@ impl SessionStore for QwenStore {
     }
 
     fn fork(&self, file: &SessionFile, req: &ForkRequest) -> Result<SessionFile> {
-        let (recs, _) = parse_file(&file.path)?;
+        let (recs, _) = parse_file(&file.path, true)?;
         let chain = active_chain(&recs, req.up_to_message.as_deref())?;
         if !chain.iter().any(|i| is_conversation(recs[*i].ty())) {
             return Err(SidecarError::invalid_params(
@@ -646,7 +649,9 @@ impl SessionStore for QwenStore {
         let mut last_v = None;
         for (k, i) in chain.iter().enumerate() {
             let r = &recs[*i];
-            let mut o = r.obj.clone();
+            let Some(mut o) = r.text.as_deref().and_then(RawObject::parse) else {
+                continue;
+            };
             o.set("sessionId", &new_id);
             if k == 0 {
                 o.set("parentUuid", &Value::Null);
@@ -691,13 +696,33 @@ impl SessionStore for QwenStore {
     fn rename(&self, file: &SessionFile, title: &str) -> Result<()> {
         let title = au::clean_title(title)?;
         au::check_appendable(&file.path)?;
-        let (recs, _) = parse_file(&file.path)?;
-        let last = recs.last();
+        // The last record the reader accepts, read backwards (no whole-file pass).
+        let mut f = std::fs::File::open(&file.path)
+            .map_err(|e| SidecarError::unreadable(&file.path, &e))?;
+        let len = f
+            .metadata()
+            .map_err(|e| SidecarError::unreadable(&file.path, &e))?
+            .len();
+        let mut last: Option<Value> = None;
+        crate::transcript::for_each_line_rev(&mut f, len, |_, line| {
+            match serde_json::from_slice::<Value>(line) {
+                Ok(v)
+                    if v["uuid"].as_str().is_some_and(|u| !u.is_empty())
+                        && v["sessionId"].is_string() =>
+                {
+                    last = Some(v);
+                    false
+                }
+                _ => true,
+            }
+        })
+        .map_err(|e| SidecarError::unreadable(&file.path, &e))?;
         let line = title_record(
-            last.and_then(|r| r.v["sessionId"].as_str())
+            last.as_ref()
+                .and_then(|r| r["sessionId"].as_str())
                 .unwrap_or(&file.id),
-            last.map(|r| r.uuid()),
-            last.map(|r| &r.v),
+            last.as_ref().and_then(|r| r["uuid"].as_str()),
+            last.as_ref(),
             &title,
             None,
         );
