@@ -370,8 +370,12 @@ impl RawObject {
 pub fn local_parts(unix_secs: i64) -> (i32, u32, u32, u32, u32, u32) {
     let t: libc::time_t = unix_secs as libc::time_t;
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the duration of the call; localtime_r is re-entrant.
-    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    // SAFETY: tzset reads TZ (localtime_r need not); both pointers are valid for the call and
+    // localtime_r is re-entrant.
+    let ok = unsafe {
+        libc::tzset();
+        !libc::localtime_r(&t, &mut tm).is_null()
+    };
     if !ok {
         let dt = time::OffsetDateTime::from_unix_timestamp(unix_secs)
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -531,6 +535,13 @@ mod tests {
                 text: "é…".into()
             }
         );
+    }
+
+    #[test]
+    fn local_time_parts() {
+        // 2026-11-21T06:26:22Z; the offset depends on TZ, the date parts must be consistent
+        let (y, mo, d, h, mi, _) = local_parts(1_795_242_382);
+        assert!(y == 2026 && mo == 11 && (20..=22).contains(&d) && h < 24 && mi < 60);
     }
 
     #[test]
