@@ -365,6 +365,11 @@ impl RawObject {
 // ---------------------------------------------------------------------------------------------
 // Time
 
+extern "C" {
+    /// POSIX `tzset` (not exported by the `libc` crate).
+    fn tzset();
+}
+
 /// Local time parts (year, month, day, hour, minute, second) of a Unix time, via localtime_r
 /// (the `time` crate refuses local offsets in multi-threaded programs).
 pub fn local_parts(unix_secs: i64) -> (i32, u32, u32, u32, u32, u32) {
@@ -373,7 +378,7 @@ pub fn local_parts(unix_secs: i64) -> (i32, u32, u32, u32, u32, u32) {
     // SAFETY: tzset reads TZ (localtime_r need not); both pointers are valid for the call and
     // localtime_r is re-entrant.
     let ok = unsafe {
-        libc::tzset();
+        tzset();
         !libc::localtime_r(&t, &mut tm).is_null()
     };
     if !ok {
