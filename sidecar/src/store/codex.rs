@@ -755,6 +755,11 @@ impl SessionStore for CodexStore {
         !st.sidechain && st.session_id.is_some() && st.title().is_some()
     }
 
+    /// A cold read must not skip the sidecar's thread-name records.
+    fn lite_metadata_line(&self, line: &[u8]) -> bool {
+        memchr::memmem::find(line, b"\"thread_name_updated\"").is_some()
+    }
+
     fn history(&self, file: &SessionFile, req: &HistoryRequest) -> Result<HistoryPage> {
         let (items, _) = self.view(&file.path)?;
         au::page(&file.path, items, req, "Codex")
@@ -1237,6 +1242,35 @@ mod tests {
             store.discover(Some(&ws("/home/dev/other"))).unwrap().len(),
             1
         );
+    }
+
+    #[test]
+    fn cold_reads_of_large_rollouts() {
+        let (_d, store) = fixture();
+        let f = file_of(&store, S1);
+        // the name record ends up in the middle: neither head nor tail window holds it
+        store.rename(&f, "Named").unwrap();
+        // only the rollout's own record can name it now
+        std::fs::remove_file(store.index_path()).unwrap();
+        let mut text = std::fs::read_to_string(&f.path).unwrap();
+        for i in 0..60 {
+            text.push_str(&format!(
+                "{{\"timestamp\":\"2026-11-21T06:30:00.000Z\",\"ordinal\":{},\"type\":\"event_msg\",\"payload\":{{\"type\":\"x_pad\",\"pad\":\"{}\"}}}}\n",
+                40 + i,
+                "x".repeat(4000)
+            ));
+        }
+        std::fs::write(&f.path, text).unwrap();
+        let (_, lite) =
+            crate::index::scan_file(&store, &f.path, None, crate::index::ReadMode::Lite).unwrap();
+        assert!(lite.partial);
+        assert!(store.is_listable(&lite));
+        assert_eq!(lite.custom_title.as_deref(), Some("Named"));
+        assert_eq!(lite.cwd.as_deref(), Some("/home/dev/acme-webapp"));
+        let (_, full) =
+            crate::index::scan_file(&store, &f.path, None, crate::index::ReadMode::Full).unwrap();
+        assert_eq!(full.message_count, 8);
+        assert_eq!(full.title(), lite.title());
     }
 
     #[test]

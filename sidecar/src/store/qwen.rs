@@ -969,6 +969,35 @@ mod tests {
     }
 
     #[test]
+    fn cold_reads_of_large_files() {
+        let (_d, store, chats) = fixture_store();
+        let f = file(&chats, "7aedba9e-a063-4f3e-9a3f-0c2c65b79dcf");
+        // a title record in the middle of a file whose head and tail windows do not meet
+        store.rename(&f, "Mid title").unwrap();
+        let mut text = std::fs::read_to_string(&f.path).unwrap();
+        let last = text.lines().last().unwrap().to_string();
+        let pad: Value = serde_json::from_str(&last).unwrap();
+        for i in 0..60 {
+            let mut p = pad.clone();
+            p["subtype"] = Value::from("ui_telemetry");
+            p["uuid"] = Value::from(format!("pad-{i}"));
+            p["systemPayload"] = serde_json::json!({"pad": "x".repeat(4000)});
+            text.push_str(&p.to_string());
+            text.push('\n');
+        }
+        std::fs::write(&f.path, text).unwrap();
+        let (_, lite) =
+            crate::index::scan_file(&store, &f.path, None, crate::index::ReadMode::Lite).unwrap();
+        assert!(lite.partial);
+        assert!(store.is_listable(&lite));
+        assert_eq!(lite.custom_title.as_deref(), Some("Mid title"));
+        assert_eq!(
+            lite.first_prompt.as_deref(),
+            Some("gen session 0 turn 1: hello")
+        );
+    }
+
+    #[test]
     fn argv() {
         let store = QwenStore::new(PathBuf::new());
         let p = ResumeParams {
