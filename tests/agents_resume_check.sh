@@ -14,15 +14,18 @@
 #             flags appended (qwen/gemini `-p PROBE` + the mock API; codex: the TUI subcommand
 #             `resume` becomes `exec resume`, the only headless form), and the CLI must report
 #             running under the session's id with the probe answered. The store is restored after.
-# Prints one line per check and a final "N passed, N failed" (plus "N skipped" when a CLI cannot
-# be installed). Exit 0 iff nothing failed and nothing was skipped (SKIP_OK=1: skips allowed).
+# Prints one PASS/FAIL/SKIPPED line per check and a final "N passed, N failed, N skipped" (a CLI
+# that cannot be installed, no npm/offline: its checks are SKIPPED, never counted as passed).
+# Exit 1 iff a check failed.
 #
-# Env: AGENT_TOOLS (default ../shared/tools/agents next to the repo), SIDECAR_BIN (default
-# target/debug/session-sidecar, built if missing), PROJECT (default /home/dev/acme-webapp; must
-# exist), QWEN_BIN / CODEX_BIN / GEMINI_BIN (else the tools' install.sh), AGENTS="qwen codex gemini".
+# Env: SHARED (default: the repo's sibling `shared/`; the agent tools are SHARED/tools/agents),
+# SIDECAR_BIN (default target/debug/session-sidecar, built if missing), PROJECT (default
+# /home/dev/acme-webapp; must exist), QWEN_BIN / CODEX_BIN / GEMINI_BIN (else the tools'
+# install.sh), AGENTS (default "qwen codex gemini").
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TOOLS=${AGENT_TOOLS:-$ROOT/../shared/tools/agents}
+SHARED=${SHARED:-$(dirname "$ROOT")/shared}
+TOOLS=$SHARED/tools/agents
 BIN=${SIDECAR_BIN:-$ROOT/target/debug/session-sidecar}
 PROJECT=${PROJECT:-/home/dev/acme-webapp}
 AGENTS=${AGENTS:-qwen codex gemini}
@@ -30,13 +33,9 @@ PASS=0; FAIL=0; SKIP=0
 pass() { PASS=$((PASS + 1)); echo "PASS  $*"; }
 fail() { FAIL=$((FAIL + 1)); echo "FAIL  $*"; }
 skip() { SKIP=$((SKIP + 1)); echo "SKIPPED  $*"; }
-finish() {
-  echo "$PASS passed, $FAIL failed$([ "$SKIP" -gt 0 ] && echo ", $SKIP skipped")"
-  [ "$FAIL" -eq 0 ] && { [ "$SKIP" -eq 0 ] || [ "${SKIP_OK:-0}" = 1 ]; }
-  exit $?
-}
+finish() { echo "$PASS passed, $FAIL failed, $SKIP skipped"; [ "$FAIL" -eq 0 ]; exit $?; }
 
-[ -x "$TOOLS/resume-check.sh" ] || { skip "all: $TOOLS/resume-check.sh not found (set AGENT_TOOLS)"; finish; }
+[ -x "$TOOLS/resume-check.sh" ] || { skip "all: $TOOLS/resume-check.sh not found (set SHARED)"; finish; }
 [ -d "$PROJECT" ] || { skip "all: project dir $PROJECT does not exist"; finish; }
 if [ ! -x "$BIN" ]; then
   (cd "$ROOT" && cargo build --quiet) || { fail "build session-sidecar"; finish; }
@@ -108,7 +107,7 @@ for A in $AGENTS; do
   CLI=${!V:-}
   [ -n "$CLI" ] || CLI=$("$TOOLS/install.sh" "$A" 2>"$W/install-$A.err")
   if [ -z "$CLI" ] || [ ! -x "$CLI" ]; then
-    skip "$A: the $A CLI could not be installed ($(tail -1 "$W/install-$A.err" 2>/dev/null))"
+    skip "$A: no runnable $A CLI (${CLI:-install.sh failed: $(tail -1 "$W/install-$A.err" 2>/dev/null)})"
     continue
   fi
   ln -sf "$CLI" "$W/bin/$A"
