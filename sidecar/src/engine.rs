@@ -53,6 +53,8 @@ pub struct Sidecar {
     /// Serialises subscription pushes so appended items keep their order.
     pub push_lock: Mutex<()>,
     cache_dirty: AtomicBool,
+    /// Throttle of the `sessions/contextUsage` pushes.
+    pub context_push: crate::handlers::context::PushState,
 }
 
 impl Sidecar {
@@ -76,6 +78,7 @@ impl Sidecar {
             subscriptions: DashMap::new(),
             push_lock: Mutex::new(()),
             cache_dirty: AtomicBool::new(false),
+            context_push: Default::default(),
         })
     }
 
@@ -87,6 +90,11 @@ impl Sidecar {
         if let Some(tx) = self.outbound.lock().unwrap().as_ref() {
             let _ = tx.send(msg);
         }
+    }
+
+    /// A sender for notifications produced off the request path (None before `initialized`).
+    pub fn outbound_sender(&self) -> Option<tokio::sync::mpsc::UnboundedSender<Outbound>> {
+        self.outbound.lock().unwrap().clone()
     }
 
     pub fn workspace(&self) -> Workspace {

@@ -1,16 +1,183 @@
 //! `sessions/context` and the `sessions/contextUsage` pushes.
+//!
+//! The active session of the workspace is the one most recently written. Whenever the watcher
+//! sees a workspace session written, that session becomes the active one and its context status
+//! is pushed if it differs from the last status pushed. Pushes are at most one per
+//! [`PUSH_INTERVAL`]: a change inside the interval is held and sent (as the newest status) when
+//! the interval ends, so a burst of appends costs one notification.
 
+use crate::engine::Outbound;
 use crate::error::Result;
-use crate::protocol::{ContextStatus, SessionParams};
-use crate::store::SessionFile;
+use crate::index::IndexEntry;
+use crate::protocol::{ContextStatus, ContextUsageParams, SessionParams};
+use crate::store::{SessionFile, SessionStore};
 use crate::Sidecar;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const PUSH_INTERVAL: Duration = Duration::from_millis(300);
 
 pub fn context(sc: &Sidecar, p: SessionParams) -> Result<ContextStatus> {
-    let (store, _entry) = sc.resolve(&p.session)?;
-    Err(store.unsupported("context"))
+    let (store, entry) = sc.resolve(&p.session)?;
+    Ok(status_of(store.as_ref(), &entry))
+}
+
+/// The context status of an indexed session.
+pub fn status_of(store: &dyn SessionStore, entry: &IndexEntry) -> ContextStatus {
+    let st = &entry.state;
+    let (window, source) = store.context_window(st);
+    let used = st.context_used.unwrap_or(0);
+    let auto = store.auto_compact_at(window, st);
+    ContextStatus {
+        session: entry.session_key(),
+        used_tokens: used,
+        context_window: window,
+        percent: crate::context_window::percent(used, window),
+        auto_compact_at: auto,
+        auto_compact_percent: auto.map(|a| crate::context_window::percent(a, window)),
+        model: st.model.clone(),
+        source,
+    }
+}
+
+/// Throttle state of the `sessions/contextUsage` pushes (one per sidecar).
+#[derive(Default, Clone)]
+pub struct PushState {
+    inner: Arc<Mutex<PushInner>>,
+}
+
+#[derive(Default)]
+struct PushInner {
+    /// The last status sent (any session): a push happens only when this changes.
+    last_sent: Option<ContextStatus>,
+    last_sent_at: Option<Instant>,
+    /// A newer status waiting for the interval to end, and whether a timer is armed for it.
+    pending: Option<ContextStatus>,
+    timer_armed: bool,
 }
 
 /// A session file was written: push its context usage if it is the active session.
 pub fn on_session_written(sc: &Sidecar, file: &SessionFile) {
-    let _ = (sc, file);
+    let Some(entry) = sc.index.get(file.agent, &file.id) else {
+        return;
+    };
+    let Ok(store) = sc.store(file.agent) else {
+        return;
+    };
+    if !entry.in_workspace || !store.is_listable(&entry.state) {
+        return;
+    }
+    // The file was just written, so it is the workspace's most recently written session.
+    let status = status_of(store.as_ref(), &entry);
+    let Some(tx) = sc.outbound_sender() else {
+        return;
+    };
+    let send = move |s: ContextStatus| {
+        let _ = tx.send(Outbound::ContextUsage(ContextUsageParams { status: s }));
+    };
+    offer(&sc.context_push, status, Instant::now(), send);
+}
+
+/// Send `status` now, later (coalesced), or not at all (unchanged).
+fn offer<F>(state: &PushState, status: ContextStatus, now: Instant, send: F)
+where
+    F: Fn(ContextStatus) + Send + 'static,
+{
+    let mut g = state.inner.lock().unwrap();
+    if g.pending.is_none() && g.last_sent.as_ref() == Some(&status) {
+        return;
+    }
+    let due = g.last_sent_at.map(|t| t + PUSH_INTERVAL);
+    match due {
+        Some(due) if now < due => {
+            g.pending = Some(status);
+            if !g.timer_armed {
+                g.timer_armed = true;
+                let st = state.clone();
+                let wait = due - now;
+                let spawned = std::thread::Builder::new()
+                    .name("context-push".into())
+                    .spawn(move || {
+                        std::thread::sleep(wait);
+                        flush(&st, send);
+                    });
+                if spawned.is_err() {
+                    g.timer_armed = false;
+                }
+            }
+        }
+        _ => {
+            g.pending = None;
+            g.last_sent = Some(status.clone());
+            g.last_sent_at = Some(now);
+            drop(g);
+            send(status);
+        }
+    }
+}
+
+/// The interval ended: send the held status if it still differs from the last one sent.
+fn flush<F: Fn(ContextStatus)>(state: &PushState, send: F) {
+    let mut g = state.inner.lock().unwrap();
+    g.timer_armed = false;
+    let Some(status) = g.pending.take() else {
+        return;
+    };
+    if g.last_sent.as_ref() == Some(&status) {
+        return;
+    }
+    g.last_sent = Some(status.clone());
+    g.last_sent_at = Some(Instant::now());
+    drop(g);
+    send(status);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Agent, SessionKey, WindowSource};
+    use std::sync::mpsc;
+
+    fn status(id: &str, used: u64) -> ContextStatus {
+        ContextStatus {
+            session: SessionKey {
+                agent: Agent::Claude,
+                id: id.into(),
+            },
+            used_tokens: used,
+            context_window: 1000,
+            percent: 0.0,
+            auto_compact_at: None,
+            auto_compact_percent: None,
+            model: None,
+            source: WindowSource::Default,
+        }
+    }
+
+    #[test]
+    fn pushes_are_deduplicated_and_coalesced() {
+        let state = PushState::default();
+        let (tx, rx) = mpsc::channel::<ContextStatus>();
+        let sender = move || {
+            let tx = tx.clone();
+            move |s: ContextStatus| tx.send(s).unwrap()
+        };
+        let t0 = Instant::now();
+        offer(&state, status("a", 1), t0, sender());
+        assert_eq!(rx.try_recv().unwrap().used_tokens, 1, "first push is immediate");
+        // Unchanged: nothing.
+        offer(&state, status("a", 1), t0, sender());
+        // Two changes inside the interval: one push, of the newest.
+        offer(&state, status("a", 2), t0, sender());
+        offer(&state, status("a", 3), t0, sender());
+        assert!(rx.try_recv().is_err(), "held until the interval ends");
+        let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(got.used_tokens, 3);
+        assert!(t0.elapsed() >= PUSH_INTERVAL);
+        assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
+        // Another session becoming active is a change too.
+        let later = Instant::now() + PUSH_INTERVAL;
+        offer(&state, status("b", 3), later, sender());
+        assert_eq!(rx.try_recv().unwrap().session.id, "b");
+    }
 }
