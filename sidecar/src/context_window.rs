@@ -52,9 +52,14 @@ pub fn model_window(agent: Agent, model: &str) -> Option<u64> {
                 return None;
             }
             let one_m = m.ends_with("[1m]")
-                || ["claude-opus-4-6", "claude-opus-4-7", "claude-opus-4-8", "claude-opus-5"]
-                    .iter()
-                    .any(|p| m.starts_with(p));
+                || [
+                    "claude-opus-4-6",
+                    "claude-opus-4-7",
+                    "claude-opus-4-8",
+                    "claude-opus-5",
+                ]
+                .iter()
+                .any(|p| m.starts_with(p));
             Some(if one_m { 1_000_000 } else { 200_000 })
         }
         Agent::Gemini => {
@@ -90,9 +95,14 @@ fn qwen_table(m: &str) -> Option<u64> {
         131_072
     } else if m.len() > 1 && m.starts_with('o') && m.as_bytes()[1].is_ascii_digit() {
         200_000
-    } else if ["claude-opus-4-6", "claude-opus-4-7", "claude-opus-4-8", "claude-opus-5"]
-        .iter()
-        .any(|p| starts(p))
+    } else if [
+        "claude-opus-4-6",
+        "claude-opus-4-7",
+        "claude-opus-4-8",
+        "claude-opus-5",
+    ]
+    .iter()
+    .any(|p| starts(p))
     {
         M1
     } else if starts("claude-") {

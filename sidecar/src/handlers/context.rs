@@ -9,9 +9,11 @@
 use crate::engine::Outbound;
 use crate::error::Result;
 use crate::index::IndexEntry;
-use crate::protocol::{ContextStatus, ContextUsageParams, SessionParams};
+use crate::protocol::{Agent, ContextStatus, ContextUsageParams, SessionParams};
 use crate::store::{SessionFile, SessionStore};
+use crate::transcript::FileKey;
 use crate::Sidecar;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -41,9 +43,60 @@ pub fn status_of(store: &dyn SessionStore, entry: &IndexEntry) -> ContextStatus 
 }
 
 /// Throttle state of the `sessions/contextUsage` pushes (one per sidecar).
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct PushState {
     inner: Arc<Mutex<PushInner>>,
+    /// Which file versions were seen, to tell a write from a mere watcher event, and which
+    /// session is active (the newest write).
+    writes: Arc<Mutex<Writes>>,
+}
+
+impl Default for PushState {
+    fn default() -> Self {
+        PushState {
+            inner: Default::default(),
+            writes: Arc::new(Mutex::new(Writes {
+                seen: HashMap::new(),
+                active_mtime_ns: None,
+                started_ns: now_ns() - 2_000_000_000,
+            })),
+        }
+    }
+}
+
+struct Writes {
+    seen: HashMap<(Agent, String), FileKey>,
+    active_mtime_ns: Option<i128>,
+    /// Files first seen with an older mtime were not written while we ran.
+    started_ns: i128,
+}
+
+fn now_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
+impl PushState {
+    /// Whether this version of the file is a new write that makes its session the active one.
+    fn is_new_active_write(&self, agent: Agent, id: &str, key: FileKey) -> bool {
+        let mut w = self.writes.lock().unwrap();
+        let prev = w.seen.insert((agent, id.to_string()), key);
+        let written = match prev {
+            Some(p) => p != key,
+            None => key.mtime_ns >= w.started_ns,
+        };
+        if !written {
+            return false;
+        }
+        if w.active_mtime_ns.is_some_and(|a| key.mtime_ns < a) {
+            // An older write reported late: the active session stays the newer one.
+            return false;
+        }
+        w.active_mtime_ns = Some(key.mtime_ns);
+        true
+    }
 }
 
 #[derive(Default)]
@@ -67,7 +120,14 @@ pub fn on_session_written(sc: &Sidecar, file: &SessionFile) {
     if !entry.in_workspace || !store.is_listable(&entry.state) {
         return;
     }
-    // The file was just written, so it is the workspace's most recently written session.
+    // Watchers also report opens and reads: only a new version of the file is a write, and
+    // only the newest write makes a session the active one.
+    if !sc
+        .context_push
+        .is_new_active_write(file.agent, &file.id, entry.key)
+    {
+        return;
+    }
     let status = status_of(store.as_ref(), &entry);
     let Some(tx) = sc.outbound_sender() else {
         return;
@@ -108,6 +168,9 @@ where
         }
         _ => {
             g.pending = None;
+            if g.last_sent.as_ref() == Some(&status) {
+                return;
+            }
             g.last_sent = Some(status.clone());
             g.last_sent_at = Some(now);
             drop(g);
@@ -135,7 +198,7 @@ fn flush<F: Fn(ContextStatus)>(state: &PushState, send: F) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Agent, SessionKey, WindowSource};
+    use crate::protocol::{SessionKey, WindowSource};
     use std::sync::mpsc;
 
     fn status(id: &str, used: u64) -> ContextStatus {
@@ -164,7 +227,11 @@ mod tests {
         };
         let t0 = Instant::now();
         offer(&state, status("a", 1), t0, sender());
-        assert_eq!(rx.try_recv().unwrap().used_tokens, 1, "first push is immediate");
+        assert_eq!(
+            rx.try_recv().unwrap().used_tokens,
+            1,
+            "first push is immediate"
+        );
         // Unchanged: nothing.
         offer(&state, status("a", 1), t0, sender());
         // Two changes inside the interval: one push, of the newest.
