@@ -446,3 +446,399 @@ fn pushes_are_at_most_one_per_300_ms() {
     }
     assert!(times.len() < 12, "coalesced: {times:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// sessions/compress
+
+const CORPUS_WS: &str = "/home/dev/src/project-002";
+const BIG: &str = "04e0ab0e-d510-4117-ae56-f8eb1582ea6d";
+
+fn big_file(home: &FixtureHome) -> PathBuf {
+    home.path()
+        .join(".claude/projects/-home-dev-src-project-002")
+        .join(format!("{BIG}.jsonl"))
+}
+
+/// Line indices of the real user prompts of the main chain.
+fn prompt_lines(v: &[Value]) -> Vec<usize> {
+    v.iter()
+        .enumerate()
+        .filter(|(_, d)| {
+            d["type"] == "user"
+                && d["uuid"].is_string()
+                && d["isSidechain"] != true
+                && d["isMeta"] != true
+                && d["isCompactSummary"] != true
+                && match &d["message"]["content"] {
+                    Value::String(s) => !s.starts_with('<'),
+                    Value::Array(b) => {
+                        !b.iter().any(|x| x["type"] == "tool_result")
+                            && b.iter()
+                                .any(|x| x["text"].as_str().is_some_and(|t| !t.starts_with('<')))
+                    }
+                    _ => false,
+                }
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn blocks(d: &Value) -> Vec<Value> {
+    d["message"]["content"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn trim_writes_a_slimmer_fork_and_leaves_the_source_alone() {
+    let home = FixtureHome::corpus();
+    let src = big_file(&home);
+    let src_bytes = std::fs::read(&src).unwrap();
+    let src_lines = lines(&src);
+    let mut s = Server::start(&home, CORPUS_WS, json!({"agents": ["claude"]}));
+    s.call("sessions/list", json!({}));
+    let r = s.call(
+        "sessions/compress",
+        json!({"session": BIG, "strategy": "trim", "workDoneToken": "trim-1"}),
+    );
+    let new_id = r["session"]["id"].as_str().unwrap().to_string();
+    assert_ne!(new_id, BIG);
+    assert_eq!(r["estimated"], true);
+    let (before, after) = (
+        r["tokensBefore"].as_u64().unwrap(),
+        r["tokensAfter"].as_u64().unwrap(),
+    );
+    assert!(after * 10 < before * 7, "{before} -> {after}");
+    assert_eq!(r["session"]["forkedFrom"]["sessionId"], BIG);
+    assert!(r["session"]["title"]
+        .as_str()
+        .unwrap()
+        .ends_with(" (trimmed)"));
+    // The original is untouched; the fork is a private file next to it.
+    assert_eq!(std::fs::read(&src).unwrap(), src_bytes);
+    let new = src.with_file_name(format!("{new_id}.jsonl"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&new).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Progress on the client's token, and the new session announced.
+    let begin = s
+        .wait_notification("$/progress", Duration::from_secs(5), |p| {
+            p["token"] == "trim-1" && p["value"]["kind"] == "begin"
+        })
+        .expect("progress begin");
+    assert_eq!(begin["value"]["title"], "Compressing session");
+    s.wait_notification("$/progress", Duration::from_secs(5), |p| {
+        p["token"] == "trim-1" && p["value"]["kind"] == "end"
+    })
+    .expect("progress end");
+
+    let out = lines(&new);
+    assert!(out
+        .iter()
+        .all(|d| d.get("sessionId").is_none() || d["sessionId"] == new_id.as_str()));
+    let last = out.last().unwrap();
+    assert_eq!(last["type"], "custom-title");
+
+    // Entries of the last 4 turns are kept whole; older bulky tool results became placeholders,
+    // older thinking is gone, and every tool_use still has its tool_result.
+    let prompts = prompt_lines(&src_lines);
+    assert!(prompts.len() > 4);
+    let cutoff_uuid = src_lines[prompts[prompts.len() - 4]]["uuid"].clone();
+    let by_uuid: std::collections::HashMap<String, &Value> = src_lines
+        .iter()
+        .filter_map(|d| d["uuid"].as_str().map(|u| (u.to_string(), d)))
+        .collect();
+    let mut recent = false;
+    let (mut elided, mut tool_uses, mut results) = (0, Vec::new(), Vec::new());
+    for d in &out {
+        if d["uuid"] == cutoff_uuid {
+            recent = true;
+        }
+        for b in blocks(d) {
+            match b["type"].as_str() {
+                Some("tool_use") => tool_uses.push(b["id"].as_str().unwrap().to_string()),
+                Some("tool_result") => {
+                    results.push(b["tool_use_id"].as_str().unwrap().to_string());
+                    if let Some(t) = b["content"].as_str() {
+                        if t.starts_with("[elided by session-sidecar: ") {
+                            assert!(!recent, "a recent result was elided: {t}");
+                            assert!(t.contains(" result"), "{t}");
+                            elided += 1;
+                        }
+                    }
+                }
+                Some("thinking") => assert!(recent, "old thinking kept"),
+                _ => {}
+            }
+        }
+        if recent {
+            if let Some(u) = d["uuid"].as_str() {
+                assert_eq!(
+                    by_uuid[u]["message"], d["message"],
+                    "recent entry {u} changed"
+                );
+            }
+        }
+        // Parent links point at entries of the fork.
+        if let Some(p) = d["parentUuid"].as_str() {
+            assert!(out.iter().any(|x| x["uuid"] == p), "dangling parent {p}");
+        }
+    }
+    assert!(elided > 0);
+    tool_uses.sort();
+    results.sort();
+    assert_eq!(tool_uses, results, "every tool_use keeps its tool_result");
+    let src_results = src_lines
+        .iter()
+        .flat_map(blocks)
+        .filter(|b| b["type"] == "tool_result")
+        .count();
+    assert_eq!(results.len(), src_results);
+
+    // The fork is a session of its own.
+    let c = s.call("sessions/context", json!({"session": new_id}));
+    assert_eq!(c["session"]["id"], new_id.as_str());
+    let info = s.call("sessions/info", json!({"session": new_id}));
+    assert_eq!(info["sizeBytes"], std::fs::metadata(&new).unwrap().len());
+}
+
+#[test]
+fn trim_keep_turns_is_honoured_from_the_cli() {
+    let home = FixtureHome::corpus();
+    let a = home.cli_json(&[
+        "--workspace",
+        CORPUS_WS,
+        "compress",
+        BIG,
+        "--strategy",
+        "trim",
+        "--keep-turns",
+        "1",
+        "--json",
+    ]);
+    let b = home.cli_json(&[
+        "--workspace",
+        CORPUS_WS,
+        "compress",
+        BIG,
+        "--strategy",
+        "trim",
+        "--keep-turns",
+        "1000",
+        "--json",
+    ]);
+    assert_eq!(a["tokensBefore"], b["tokensBefore"]);
+    assert!(a["tokensAfter"].as_u64() < b["tokensAfter"].as_u64());
+    // Keeping every turn elides nothing (the request log rows are still left out).
+    let kept = home
+        .path()
+        .join(".claude/projects/-home-dev-src-project-002")
+        .join(format!("{}.jsonl", b["session"]["id"].as_str().unwrap()));
+    assert!(!std::fs::read_to_string(kept)
+        .unwrap()
+        .contains("[elided by session-sidecar"));
+}
+
+/// A stand-in for the agent CLI: records its argv and cwd, then does what `body` says.
+fn fake_agent(dir: &Path, body: &str) -> PathBuf {
+    let p = dir.join("fake-claude");
+    std::fs::write(
+        &p,
+        format!(
+            "#!/bin/sh\necho \"$@\" > \"{d}/args\"\npwd > \"{d}/cwd\"\n{body}\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+/// Point the session's recorded cwd at a directory of the test (the agent runs there).
+fn move_cwd(home: &FixtureHome, id: &str, to: &Path) {
+    let f = home.claude_project().join(format!("{id}.jsonl"));
+    let t = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(
+        &f,
+        t.replace(
+            &format!("\"cwd\":\"{WS}\""),
+            &format!("\"cwd\":\"{}\"", to.display()),
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn agent_compaction_runs_the_cli_and_reads_the_figures_back() {
+    let home = FixtureHome::new();
+    let id = "59e7b833-aace-4821-88a8-f970caa6c194";
+    let bin = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    move_cwd(&home, id, cwd.path());
+    // What Claude Code appends for /compact: a compact_boundary with the new size.
+    let exe = fake_agent(
+        bin.path(),
+        r#"f=$(ls "$CLAUDE_CONFIG_DIR"/projects/*/"$2".jsonl)
+printf '\n{"parentUuid":null,"isSidechain":false,"type":"system","subtype":"compact_boundary","content":"Conversation compacted","compactMetadata":{"trigger":"manual","preTokens":6412,"postTokens":1234},"uuid":"cccccccc-0000-4000-8000-000000000001","timestamp":"2026-11-21T08:00:00.000Z","sessionId":"%s"}\n' "$2" >> "$f"
+echo '{"result":"","local_command":"compact"}'"#,
+    );
+    let mut s = Server::start(
+        &home,
+        WS,
+        json!({"agents": ["claude"], "agentPaths": {"claude": exe}}),
+    );
+    let before = s.call("sessions/context", json!({"session": id}));
+    assert_eq!(before["usedTokens"], 6_412);
+    let r = s.call(
+        "sessions/compress",
+        json!({"session": id, "strategy": "agent", "workDoneToken": 7}),
+    );
+    assert_eq!(r["estimated"], false);
+    assert_eq!(r["tokensBefore"], 6_412);
+    assert_eq!(r["tokensAfter"], 1_234);
+    assert_eq!(r["session"]["id"], id);
+    assert_eq!(
+        std::fs::read_to_string(bin.path().join("args"))
+            .unwrap()
+            .trim(),
+        format!("--resume {id} -p /compact")
+    );
+    assert_eq!(
+        Path::new(
+            std::fs::read_to_string(bin.path().join("cwd"))
+                .unwrap()
+                .trim()
+        )
+        .canonicalize()
+        .unwrap(),
+        cwd.path().canonicalize().unwrap()
+    );
+    let after = s.call("sessions/context", json!({"session": id}));
+    assert_eq!(after["usedTokens"], 1_234);
+    s.wait_notification("$/progress", Duration::from_secs(5), |p| {
+        p["token"] == 7 && p["value"]["kind"] == "end"
+    })
+    .expect("work-done progress on the client's token");
+}
+
+#[test]
+fn agent_compaction_errors_are_clear() {
+    let home = FixtureHome::new();
+    let id = "59e7b833-aace-4821-88a8-f970caa6c194";
+    let cwd = tempfile::tempdir().unwrap();
+    move_cwd(&home, id, cwd.path());
+    let bin = tempfile::tempdir().unwrap();
+    let missing = bin.path().join("no-such-claude");
+    let mut s = Server::start(
+        &home,
+        WS,
+        json!({"agents": ["claude"], "agentPaths": {"claude": missing}}),
+    );
+    let e = s.call_err(
+        "sessions/compress",
+        json!({"session": id, "strategy": "agent"}),
+    );
+    assert_eq!(e["code"], 1009);
+    assert!(e["message"].as_str().unwrap().contains("agentPaths.claude"));
+    drop(s);
+
+    // An agent that fails: agentFailed with its stderr; one that writes no compaction record:
+    // agentFailed too. The session is unchanged either way.
+    let file = home.claude_project().join(format!("{id}.jsonl"));
+    let bytes = std::fs::read(&file).unwrap();
+    for (body, needle) in [
+        ("echo 'API Error: overloaded' >&2; exit 1", "overloaded"),
+        ("exit 0", "no compaction"),
+    ] {
+        let exe = fake_agent(bin.path(), body);
+        let mut s = Server::start(
+            &home,
+            WS,
+            json!({"agents": ["claude"], "agentPaths": {"claude": exe}}),
+        );
+        let e = s.call_err(
+            "sessions/compress",
+            json!({"session": id, "strategy": "agent"}),
+        );
+        assert_eq!(e["code"], 1012, "{e}");
+        assert!(e["message"].as_str().unwrap().contains(needle), "{e}");
+        assert_eq!(std::fs::read(&file).unwrap(), bytes);
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie is dead for our purpose.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+#[test]
+fn cancelling_agent_compaction_kills_the_agent() {
+    let home = FixtureHome::new();
+    let id = "59e7b833-aace-4821-88a8-f970caa6c194";
+    let cwd = tempfile::tempdir().unwrap();
+    move_cwd(&home, id, cwd.path());
+    let bin = tempfile::tempdir().unwrap();
+    let pidfile = bin.path().join("pid");
+    let exe = fake_agent(
+        bin.path(),
+        &format!(
+            "echo $$ > \"{}.tmp\"; mv \"{0}.tmp\" \"{0}\"; exec sleep 60",
+            pidfile.display()
+        ),
+    );
+    let mut s = Server::start(
+        &home,
+        WS,
+        json!({"agents": ["claude"], "agentPaths": {"claude": exe}}),
+    );
+    let req = s.request_async(
+        "sessions/compress",
+        json!({"session": id, "strategy": "agent"}),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pid: i32 = loop {
+        if let Ok(t) = std::fs::read_to_string(&pidfile) {
+            break t.trim().parse().unwrap();
+        }
+        assert!(Instant::now() < deadline, "the agent never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(alive(pid));
+    s.notify("$/cancelRequest", json!({"id": req}));
+    let r = s.wait_response(req, TIMEOUT);
+    assert_eq!(r["error"]["code"], -32800, "{r}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "agent {pid} still running after cancel"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn agents_without_headless_compaction_say_so() {
+    let home = FixtureHome::new();
+    for (agent, id) in [
+        ("codex", "01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37"),
+        ("gemini", "47d75b93-bf15-4461-8bef-b1f7c7e23d6b"),
+    ] {
+        let (code, _, err) = home.cli(&[
+            "--workspace",
+            WS,
+            "compress",
+            &format!("{agent}:{id}"),
+            "--strategy",
+            "agent",
+        ]);
+        assert_eq!(code, 1, "{agent}: {err}");
+        assert!(err.contains("not supported"), "{agent}: {err}");
+    }
+}
