@@ -181,6 +181,124 @@ pub fn codex_auto_compact(window: u64) -> u64 {
     window * 100 / 95 * 9 / 10
 }
 
+/// Where each agent keeps the settings that move its auto-compaction point.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsPaths {
+    /// The agent's store root (`~/.claude`, `~/.qwen`, `CODEX_HOME`, `~/.gemini`).
+    pub root: std::path::PathBuf,
+    /// The user's home (Claude's global `~/.claude.json`).
+    pub home: std::path::PathBuf,
+    /// Workspace folders (project-level `.qwen/settings.json`, `.gemini/settings.json`).
+    pub workspace: Vec<std::path::PathBuf>,
+}
+
+fn read_json(p: &std::path::Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(p).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn env_f64(name: &str) -> Option<f64> {
+    std::env::var(name).ok()?.trim().parse().ok()
+}
+
+fn env_truthy(name: &str) -> bool {
+    std::env::var(name)
+        .map(|v| matches!(v.trim(), "1" | "true" | "yes" | "on"))
+        .unwrap_or(false)
+}
+
+/// The auto-compaction point as the agent's own settings move it: `Some(None)` = the user
+/// turned it off, `Some(Some(n))` = moved to `n`, `None` = the defaults of [`auto_compact_at`].
+///
+/// * Claude: `autoCompactEnabled: false` in `.claude.json` (config dir, else home), or
+///   `DISABLE_AUTO_COMPACT` / `DISABLE_COMPACT` → off; `CLAUDE_AUTOCOMPACT_PCT_OVERRIDE` (1–100)
+///   lowers it to that share of the effective window. (Environment: the sidecar's own, which is
+///   the user's when an editor starts it.)
+/// * Qwen: `context.autoCompactThreshold` (0–1) in `<root>/settings.json`, the workspace's
+///   `.qwen/settings.json` winning.
+/// * Codex: `model_auto_compact_token_limit` in `<CODEX_HOME>/config.toml`.
+/// * Gemini: `model.compressionThreshold` (0–1) in `<root>/settings.json`, the workspace's
+///   `.gemini/settings.json` winning.
+pub fn configured_auto_compact(
+    agent: Agent,
+    window: u64,
+    paths: &SettingsPaths,
+) -> Option<Option<u64>> {
+    let layered = |rel: &str, pointer: &str| -> Option<f64> {
+        let mut files = vec![paths.root.join("settings.json")];
+        files.extend(
+            paths
+                .workspace
+                .iter()
+                .map(|w| w.join(rel).join("settings.json")),
+        );
+        files
+            .iter()
+            .rev()
+            .filter_map(|f| read_json(f))
+            .find_map(|v| v.pointer(pointer).and_then(|x| x.as_f64()))
+    };
+    match agent {
+        Agent::Claude => {
+            if env_truthy("DISABLE_AUTO_COMPACT") || env_truthy("DISABLE_COMPACT") {
+                return Some(None);
+            }
+            let global = [
+                paths.root.join(".claude.json"),
+                paths.home.join(".claude.json"),
+            ]
+            .iter()
+            .find_map(|p| read_json(p));
+            if global
+                .as_ref()
+                .and_then(|g| g.get("autoCompactEnabled"))
+                .and_then(|v| v.as_bool())
+                == Some(false)
+            {
+                return Some(None);
+            }
+            let pct =
+                env_f64("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE").filter(|p| *p > 0.0 && *p <= 100.0)?;
+            let effective = window.saturating_sub(CLAUDE_SUMMARY_RESERVE);
+            let by_pct = (effective as f64 * pct / 100.0).floor() as u64;
+            Some(Some(
+                by_pct.min(effective.saturating_sub(AUTOCOMPACT_BUFFER)),
+            ))
+        }
+        Agent::Qwen => {
+            let pct = layered(".qwen", "/context/autoCompactThreshold")
+                .filter(|p| *p > 0.0 && *p <= 1.0)?;
+            Some(Some(qwen_auto_compact(window, pct)))
+        }
+        Agent::Gemini => {
+            let t = layered(".gemini", "/model/compressionThreshold")
+                .filter(|p| *p > 0.0 && *p <= 1.0)?;
+            Some(Some((window as f64 * t).floor() as u64))
+        }
+        Agent::Codex => {
+            let text = std::fs::read_to_string(paths.root.join("config.toml")).ok()?;
+            // A top-level key: before the first [table].
+            text.lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with('['))
+                .find_map(|l| {
+                    let (k, v) = l.split_once('=')?;
+                    (k.trim() == "model_auto_compact_token_limit")
+                        .then(|| {
+                            v.split('#')
+                                .next()?
+                                .trim()
+                                .replace('_', "")
+                                .parse::<u64>()
+                                .ok()
+                        })
+                        .flatten()
+                })
+                .map(Some)
+        }
+    }
+}
+
 pub fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
@@ -246,6 +364,61 @@ mod tests {
         assert_eq!(
             window_for(Agent::Qwen, &st(Some("qwen3.5-plus"), None)),
             (1_000_000, WindowSource::ModelTable)
+        );
+    }
+
+    #[test]
+    fn agent_settings_move_the_auto_compaction_point() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("root");
+        let ws = d.path().join("ws");
+        std::fs::create_dir_all(root.join("x")).unwrap();
+        std::fs::create_dir_all(ws.join(".qwen")).unwrap();
+        let paths = SettingsPaths {
+            root: root.clone(),
+            home: d.path().to_path_buf(),
+            workspace: vec![ws.clone()],
+        };
+        // Nothing configured: the defaults apply.
+        for a in [Agent::Qwen, Agent::Codex, Agent::Gemini] {
+            assert_eq!(configured_auto_compact(a, 1_000_000, &paths), None);
+        }
+        std::fs::write(
+            root.join("settings.json"),
+            r#"{"context":{"autoCompactThreshold":0.5},"model":{"compressionThreshold":0.7}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            configured_auto_compact(Agent::Qwen, 1_000_000, &paths),
+            Some(Some(500_000))
+        );
+        assert_eq!(
+            configured_auto_compact(Agent::Gemini, 1_048_576, &paths),
+            Some(Some(734_003))
+        );
+        // The workspace's settings win.
+        std::fs::write(
+            ws.join(".qwen/settings.json"),
+            r#"{"context":{"autoCompactThreshold":0.6}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            configured_auto_compact(Agent::Qwen, 1_000_000, &paths),
+            Some(Some(600_000))
+        );
+        std::fs::write(root.join("config.toml"), "model = \"gpt-5.5\"\nmodel_auto_compact_token_limit = 100_000 # small\n[tools]\nx = 1\n").unwrap();
+        assert_eq!(
+            configured_auto_compact(Agent::Codex, 258_400, &paths),
+            Some(Some(100_000))
+        );
+        std::fs::write(
+            d.path().join(".claude.json"),
+            r#"{"autoCompactEnabled":false}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            configured_auto_compact(Agent::Claude, 1_000_000, &paths),
+            Some(None)
         );
     }
 

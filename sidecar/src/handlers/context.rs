@@ -21,15 +21,23 @@ pub const PUSH_INTERVAL: Duration = Duration::from_millis(300);
 
 pub fn context(sc: &Sidecar, p: SessionParams) -> Result<ContextStatus> {
     let (store, entry) = sc.resolve(&p.session)?;
-    Ok(status_of(store.as_ref(), &entry))
+    Ok(status_of(sc, store.as_ref(), &entry))
 }
 
 /// The context status of an indexed session.
-pub fn status_of(store: &dyn SessionStore, entry: &IndexEntry) -> ContextStatus {
+pub fn status_of(sc: &Sidecar, store: &dyn SessionStore, entry: &IndexEntry) -> ContextStatus {
     let st = &entry.state;
     let (window, source) = store.context_window(st);
     let used = st.context_used.unwrap_or(0);
-    let auto = store.auto_compact_at(window, st);
+    let paths = crate::context_window::SettingsPaths {
+        root: store.root().to_path_buf(),
+        home: sc.config.home.clone(),
+        workspace: sc.workspace().paths.clone(),
+    };
+    let auto = match crate::context_window::configured_auto_compact(store.agent(), window, &paths) {
+        Some(configured) => configured,
+        None => store.auto_compact_at(window, st),
+    };
     ContextStatus {
         session: entry.session_key(),
         used_tokens: used,
@@ -128,7 +136,7 @@ pub fn on_session_written(sc: &Sidecar, file: &SessionFile) {
     {
         return;
     }
-    let status = status_of(store.as_ref(), &entry);
+    let status = status_of(sc, store.as_ref(), &entry);
     let Some(tx) = sc.outbound_sender() else {
         return;
     };
@@ -215,6 +223,31 @@ mod tests {
             model: None,
             source: WindowSource::Default,
         }
+    }
+
+    fn key(size: u64, mtime_ns: i128) -> FileKey {
+        FileKey {
+            dev: 1,
+            ino: 2,
+            size,
+            mtime_ns,
+        }
+    }
+
+    #[test]
+    fn only_new_writes_of_the_newest_session_are_active() {
+        let st = PushState::default();
+        let now = now_ns();
+        // A file untouched since before the sidecar started: an open/read event, not a write.
+        assert!(!st.is_new_active_write(Agent::Claude, "a", key(10, now - 3_600_000_000_000)));
+        // The same version again: still not a write.
+        assert!(!st.is_new_active_write(Agent::Claude, "a", key(10, now - 3_600_000_000_000)));
+        // It grew: a write, and the newest one.
+        assert!(st.is_new_active_write(Agent::Claude, "a", key(20, now)));
+        assert!(!st.is_new_active_write(Agent::Claude, "a", key(20, now)));
+        // A write of another session that is older than the active one (reported late).
+        assert!(!st.is_new_active_write(Agent::Qwen, "b", key(5, now - 1_000)));
+        assert!(st.is_new_active_write(Agent::Qwen, "b", key(6, now + 1_000)));
     }
 
     #[test]
