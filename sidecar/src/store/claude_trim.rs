@@ -513,12 +513,13 @@ impl Trimmer<'_> {
 
 /// Rewrite `"sessionId":"<old>"` in place when it is written compactly, else None.
 fn replace_session_id(raw: &[u8], old: &str, new: &str) -> Option<Vec<u8>> {
-    let pat = format!("\"sessionId\":\"{old}\"");
-    let pos = memchr::memmem::find(raw, pat.as_bytes())?;
-    // Only one occurrence may exist for the byte rewrite to be exact.
-    if memchr::memmem::find(&raw[pos + pat.len()..], pat.as_bytes()).is_some() {
+    // The id must occur once (then it is the top-level sessionId the caller saw parsed), written
+    // compactly; anything else is re-serialised.
+    if memchr::memmem::find_iter(raw, old.as_bytes()).count() != 1 {
         return None;
     }
+    let pat = format!("\"sessionId\":\"{old}\"");
+    let pos = memchr::memmem::find(raw, pat.as_bytes())?;
     let mut out = Vec::with_capacity(raw.len() + 8);
     out.extend_from_slice(&raw[..pos]);
     out.extend_from_slice(format!("\"sessionId\":\"{new}\"").as_bytes());
@@ -806,6 +807,13 @@ mod tests {
         let out = replace_session_id(raw, "aaaa", "bbbb").unwrap();
         assert_eq!(out, br#"{"type":"user","sessionId":"bbbb","uuid":"x"}"#);
         assert!(replace_session_id(br#"{"sessionId": "aaaa"}"#, "aaaa", "b").is_none());
+        // Also in the content: not the byte rewrite.
+        assert!(replace_session_id(
+            br#"{"sessionId": "aaaa","message":{"content":"{"sessionId":"aaaa"}"}}"#,
+            "aaaa",
+            "b"
+        )
+        .is_none());
     }
 
     #[test]
