@@ -7,12 +7,15 @@
 #         Claude CLI (resume-check.sh, request saved with SAVE_MOCK_LOG). Checked: the source file
 #         is byte-identical, the fork is 0600, the fork resumes with the same number of history
 #         messages as the original, every tool_use in the request has its tool_result (and
-#         vice versa), and — where the history is the bulk of the request — the request is at
-#         most half of the original's.
+#         vice versa), and the request shrinks: to at most half for the 20 MB session (default
+#         settings); smaller for the fixture sessions (keep-turns 1), whose requests are small
+#         enough that the system prompt and tool definitions (~45 KB, untouched by any history
+#         trim) are a third or more of them; not larger for the largest real-CLI fixture, which
+#         is compacted down to one text turn and has nothing left to trim.
 #  agent  `compress --strategy agent` on a Claude and a Qwen fixture session runs the real CLI
 #         (`claude --resume ID -p /compact`, `qwen --resume ID -p /compress`) against the mock:
 #         the agent's own compaction record is appended, `context` drops, the result's
-#         tokensAfter is what `context` reads back, and the compacted Claude session still resumes.
+#         tokensAfter is what `context` reads back, and the compacted session still resumes.
 #
 # The last line is "N passed, N failed". Checks that cannot run because a CLI cannot be
 # installed are printed as SKIPPED (never counted as passed).
@@ -267,6 +270,9 @@ if [ "${ONLY:-agent}" = agent ] || [ -z "${ONLY:-}" ]; then
       OPENAI_BASE_URL="http://127.0.0.1:$MOCK_PORT/v1" OPENAI_API_KEY=sk-mock OPENAI_MODEL=qwen3-coder-plus \
       QWEN_CODE_SYSTEM_SETTINGS_PATH="$WORK/qwen-settings.json" \
       XDG_CACHE_HOME="$WORK/xdg-cache" XDG_DATA_HOME="$WORK/xdg-data"
+    QWEN_BIN="$QWEN" CLI_TIMEOUT=600 "$AGENTS_DIR/resume-check.sh" qwen "$H" /home/dev/acme-webapp \
+      a20c9abf-6786-496f-9996-61005c8ac25c >"$WORK/qwen-agent.resume.out" 2>&1
+    check "[qwen-agent] the compressed session resumes in the real CLI" [ $? = 0 ]
   else
     fail "[qwen-agent] start the openai mock"
   fi
