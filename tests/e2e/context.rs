@@ -842,3 +842,62 @@ fn agents_without_headless_compaction_say_so() {
         assert!(err.contains("not supported"), "{agent}: {err}");
     }
 }
+
+#[test]
+fn server_created_progress_never_holds_up_the_request() {
+    let home = FixtureHome::corpus();
+    let mut s = Server::start(&home, CORPUS_WS, json!({"agents": ["claude"]}));
+    s.call("sessions/list", json!({}));
+    // No workDoneToken: the server asks the client to create one. A client that never answers
+    // does not delay the result.
+    let t0 = Instant::now();
+    let r = s.call(
+        "sessions/compress",
+        json!({"session": BIG, "strategy": "trim"}),
+    );
+    assert!(r["session"]["id"].is_string());
+    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+    let create = s
+        .wait_notification(
+            "window/workDoneProgress/create",
+            Duration::from_secs(5),
+            |_| true,
+        )
+        .expect("the server asked for a progress token");
+    assert!(create["token"].is_string());
+    drop(s);
+
+    // A client that answers gets begin … end on the token it created.
+    let mut s = Server::start(&home, CORPUS_WS, json!({"agents": ["claude"]}));
+    s.call("sessions/list", json!({}));
+    let req = s.request_async(
+        "sessions/compress",
+        json!({"session": BIG, "strategy": "trim"}),
+    );
+    // The create request carries an id: take it from the queue and answer it (polling the
+    // queue the harness fills, with a deadline).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (id, token) = loop {
+        let n = s.drain_notifications();
+        if let Some(c) = n
+            .iter()
+            .find(|m| m["method"] == "window/workDoneProgress/create")
+        {
+            break (c["id"].clone(), c["params"]["token"].clone());
+        }
+        assert!(Instant::now() < deadline, "no create request");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    s.send(&json!({"jsonrpc": "2.0", "id": id, "result": null}));
+    let r = s.wait_response(req, TIMEOUT);
+    assert!(r["result"]["session"]["id"].is_string(), "{r}");
+    let tok = token.clone();
+    s.wait_notification("$/progress", Duration::from_secs(5), move |p| {
+        p["token"] == tok && p["value"]["kind"] == "begin"
+    })
+    .expect("begin on the created token");
+    s.wait_notification("$/progress", Duration::from_secs(5), move |p| {
+        p["token"] == token && p["value"]["kind"] == "end"
+    })
+    .expect("end on the created token");
+}
