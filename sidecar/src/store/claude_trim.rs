@@ -583,12 +583,16 @@ pub fn trim(
             }
             let main = l.main_chain();
             let old = i < cutoff && main;
+            let has = |needle: &[u8]| memchr::memmem::find(raw, needle).is_some();
+            let big = raw.len() > t.min_bytes;
             let may_slim = old
                 && match l.ty() {
-                    "user" | "attachment" => raw.len() > t.min_bytes,
+                    "user" => {
+                        big && (has(b"tool_result") || has(b"\"image\"") || has(b"\"document\""))
+                    }
+                    "attachment" => big && has(b"\"file\""),
                     "assistant" => {
-                        (i < thinking_cutoff && memchr::memmem::find(raw, b"thinking").is_some())
-                            || raw.len() > t.min_bytes
+                        (i < thinking_cutoff && has(b"thinking")) || (big && has(b"tool_use"))
                     }
                     _ => false,
                 };
@@ -601,13 +605,46 @@ pub fn trim(
                 .as_deref()
                 .is_some_and(|p| t.reparent.contains_key(p));
             let add_forked = l.is_chain() && l.forked_from.is_none();
-            let needs_value = may_slim
-                || parent_moved
+            let structural = parent_moved
                 || leaf_moved
                 || (l.is_chain() && l.forked_from.is_some())
                 || l.session_id.as_deref().is_some_and(|s| s != old_id);
 
-            if !needs_value {
+            let mut slimmed: Option<Value> = None;
+            if may_slim {
+                let mut v: Value = match serde_json::from_slice(raw) {
+                    Ok(v) => v,
+                    Err(_) => return Ok(()),
+                };
+                let changed = match l.ty() {
+                    "user" => t.slim_user(&mut v),
+                    "assistant" if i >= thinking_cutoff => {
+                        // Only inputs; the thinking of the turn being continued stays.
+                        let saved = v["message"]["content"].clone();
+                        let (changed, _) = t.slim_assistant(&mut v);
+                        restore_thinking(&mut v, &saved);
+                        changed
+                    }
+                    "assistant" => {
+                        let (changed, empty) = t.slim_assistant(&mut v);
+                        let uuid = l.uuid.as_deref().unwrap_or("").to_string();
+                        if empty && !a.protected.contains(&uuid) {
+                            let parent =
+                                t.resolve_parent(l.parent_uuid.as_deref().map(str::to_string));
+                            t.reparent.insert(uuid, parent);
+                            return Ok(());
+                        }
+                        changed
+                    }
+                    "attachment" => t.slim_attachment(&mut v),
+                    _ => false,
+                };
+                if changed {
+                    slimmed = Some(v);
+                }
+            }
+
+            if slimmed.is_none() && !structural {
                 // Byte-preserving copy: only sessionId (and forkedFrom) change.
                 let mut bytes = match &l.session_id {
                     Some(_) => match replace_session_id(raw, old_id, &new_id) {
@@ -636,38 +673,13 @@ pub fn trim(
                 return write(&bytes, &mut after);
             }
 
-            let mut v: Value = match serde_json::from_slice(raw) {
-                Ok(v) => v,
-                Err(_) => return Ok(()),
+            let mut v = match slimmed {
+                Some(v) => v,
+                None => match serde_json::from_slice(raw) {
+                    Ok(v) => v,
+                    Err(_) => return Ok(()),
+                },
             };
-            if may_slim {
-                match l.ty() {
-                    "user" => {
-                        t.slim_user(&mut v);
-                    }
-                    "assistant" => {
-                        if i >= thinking_cutoff {
-                            // Only inputs; thinking of the kept turn stays.
-                            let saved = v["message"]["content"].clone();
-                            let (_, _) = t.slim_assistant(&mut v);
-                            restore_thinking(&mut v, &saved);
-                        } else {
-                            let (_, empty) = t.slim_assistant(&mut v);
-                            let uuid = l.uuid.as_deref().unwrap_or("").to_string();
-                            if empty && !a.protected.contains(&uuid) {
-                                let parent =
-                                    t.resolve_parent(l.parent_uuid.as_deref().map(str::to_string));
-                                t.reparent.insert(uuid, parent);
-                                return Ok(());
-                            }
-                        }
-                    }
-                    "attachment" => {
-                        t.slim_attachment(&mut v);
-                    }
-                    _ => {}
-                }
-            }
             if parent_moved {
                 let p = t.resolve_parent(l.parent_uuid.as_deref().map(str::to_string));
                 v["parentUuid"] = p.map(Value::String).unwrap_or(Value::Null);
