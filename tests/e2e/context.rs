@@ -752,7 +752,10 @@ fn agent_compaction_errors_are_clear() {
     let bytes = std::fs::read(&file).unwrap();
     for (body, needle) in [
         ("echo 'API Error: overloaded' >&2; exit 1", "overloaded"),
-        ("exit 0", "no compaction"),
+        (
+            "echo 'Not enough messages to compact.'; exit 0",
+            "Not enough messages to compact.",
+        ),
     ] {
         let exe = fake_agent(bin.path(), body);
         let mut s = Server::start(

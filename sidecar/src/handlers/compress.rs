@@ -111,17 +111,23 @@ pub fn compress(sc: &Sidecar, p: CompressParams, ctl: &RequestControl) -> Result
                     compaction_command(entry.file.agent)
                 ),
             };
-            runner::run(&spec, ctl)?;
+            let output = runner::run(&spec, ctl)?;
             if !runner::appended_contains(
                 &entry.file.path,
                 size_before,
                 compaction_marker(entry.file.agent),
             )? {
+                let said = output.gist();
                 return Err(SidecarError::new(
                     ErrorCode::AgentFailed,
                     format!(
-                        "{} finished but recorded no compaction in the session (nothing to compact?)",
-                        spec.label
+                        "{} finished but recorded no compaction in the session{}",
+                        spec.label,
+                        if said.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; it said: {said}")
+                        }
                     ),
                 ));
             }

@@ -109,8 +109,28 @@ fn kill_group(pid: u32, sig: i32) {
     }
 }
 
+/// What a successful run printed (tails).
+#[derive(Debug, Default)]
+pub struct RunOutput {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl RunOutput {
+    /// The most telling line of what the agent said (for an error message).
+    pub fn gist(&self) -> String {
+        let s = if self.stdout.trim().is_empty() {
+            &self.stderr
+        } else {
+            &self.stdout
+        };
+        let line = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        line.chars().take(300).collect()
+    }
+}
+
 /// Run to completion. Cancellation and the timeout kill the process group.
-pub fn run(spec: &RunSpec, ctl: &RequestControl) -> Result<()> {
+pub fn run(spec: &RunSpec, ctl: &RequestControl) -> Result<RunOutput> {
     let Some((exe, args)) = spec.argv.split_first() else {
         return Err(SidecarError::internal("empty argv"));
     };
@@ -158,7 +178,10 @@ pub fn run(spec: &RunSpec, ctl: &RequestControl) -> Result<()> {
                 std::thread::sleep(POLL);
                 if status.success() {
                     ctl.report(format!("{} finished", spec.label), Some(90));
-                    return Ok(());
+                    return Ok(RunOutput {
+                        stdout: tail_text(&out),
+                        stderr: tail_text(&err),
+                    });
                 }
                 let mut detail = tail_text(&err);
                 if detail.is_empty() {
