@@ -208,7 +208,6 @@ impl Sidecar {
                 l.workspace = true;
             }
         }
-        self.cache_dirty.store(true, Ordering::Relaxed);
         if errors.len() == self.stores.len() && !errors.is_empty() {
             return Err(errors.remove(0));
         }
@@ -266,7 +265,8 @@ impl Sidecar {
     }
 
     pub fn save_cache_if_dirty(&self) {
-        if self.cache_dirty.swap(false, Ordering::Relaxed) {
+        let index_dirty = self.index.dirty.swap(false, Ordering::Relaxed);
+        if self.cache_dirty.swap(false, Ordering::Relaxed) || index_dirty {
             self.cache.save(self.index.to_cache());
         }
     }
