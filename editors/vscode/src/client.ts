@@ -1,0 +1,240 @@
+/**
+ * The connection to the sidecar: one `LanguageClient` over stdio per window, started from the
+ * configured binary with the workspace folders; `restart()` is the one way to restart it.
+ */
+import * as vscode from 'vscode';
+import {
+  CancellationToken,
+  DidChangeConfigurationNotification,
+  LanguageClient,
+  LanguageClientOptions,
+  RequestType,
+  RequestParam,
+  ResponseError,
+  RevealOutputChannelOn,
+  ServerOptions,
+  State,
+  TransportKind,
+  WorkDoneProgress,
+  WorkDoneProgressBegin,
+  WorkDoneProgressEnd,
+  WorkDoneProgressReport,
+} from 'vscode-languageclient/node';
+import * as P from './protocol';
+import { findServer } from './serverPath';
+
+export type ClientState = 'stopped' | 'starting' | 'running' | 'missing' | 'failed';
+
+export interface Settings {
+  serverPath: string;
+  home: string;
+  agents: P.Agent[] | null;
+  agentPaths: Partial<Record<P.Agent, string>>;
+  storeRoots: Partial<Record<P.Agent, string>>;
+  forkOnCheckout: P.ForkOnCheckout;
+  truncateBytes: number | null;
+}
+
+export function readSettings(): Settings {
+  const c = vscode.workspace.getConfiguration('sessionSidecar');
+  const agents = c.get<P.Agent[]>('agents');
+  return {
+    serverPath: c.get<string>('serverPath') ?? '',
+    home: c.get<string>('home') ?? '',
+    agents: agents && agents.length ? agents : null,
+    agentPaths: c.get<Partial<Record<P.Agent, string>>>('agentPaths') ?? {},
+    storeRoots: c.get<Partial<Record<P.Agent, string>>>('storeRoots') ?? {},
+    forkOnCheckout: c.get<P.ForkOnCheckout>('forkOnCheckout') ?? 'ask',
+    truncateBytes: c.get<number | null>('truncateBytes') ?? null,
+  };
+}
+
+/** initializationOptions from the settings (empty strings and maps are left out). */
+export function initializationOptions(s: Settings): P.InitializationOptions {
+  const o: P.InitializationOptions = { forkOnCheckout: s.forkOnCheckout };
+  if (s.home.trim()) o.home = s.home.trim();
+  if (s.agents) o.agents = s.agents;
+  const clean = (m: Partial<Record<P.Agent, string>>) =>
+    Object.fromEntries(Object.entries(m).filter(([k, v]) => P.AGENTS.includes(k as P.Agent) && typeof v === 'string' && v.trim()));
+  const paths = clean(s.agentPaths);
+  if (Object.keys(paths).length) o.agentPaths = paths;
+  const roots = clean(s.storeRoots);
+  if (Object.keys(roots).length) o.storeRoots = roots;
+  if (s.truncateBytes && s.truncateBytes > 0) o.truncateBytes = s.truncateBytes;
+  return o;
+}
+
+export class SidecarClient implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private _state: ClientState = 'stopped';
+  private _capabilities: P.SidecarCapabilities | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly clientDisposables: vscode.Disposable[] = [];
+  private starting: Promise<void> | undefined;
+
+  private readonly _onState = new vscode.EventEmitter<ClientState>();
+  readonly onState = this._onState.event;
+  private readonly _onChanged = new vscode.EventEmitter<P.ChangedParams>();
+  readonly onChanged = this._onChanged.event;
+  private readonly _onAppended = new vscode.EventEmitter<P.AppendedParams>();
+  readonly onAppended = this._onAppended.event;
+  private readonly _onContextUsage = new vscode.EventEmitter<P.ContextUsageParams>();
+  readonly onContextUsage = this._onContextUsage.event;
+  private readonly _onBranchChanged = new vscode.EventEmitter<P.BranchChangedParams>();
+  readonly onBranchChanged = this._onBranchChanged.event;
+
+  /** Why the server is not running, when it is not. */
+  lastError: string | undefined;
+
+  constructor(readonly output: vscode.LogOutputChannel) {
+    this.disposables.push(this._onState, this._onChanged, this._onAppended, this._onContextUsage, this._onBranchChanged);
+  }
+
+  get state(): ClientState {
+    return this._state;
+  }
+
+  get capabilities(): P.SidecarCapabilities | undefined {
+    return this._capabilities;
+  }
+
+  private setState(s: ClientState): void {
+    this._state = s;
+    void vscode.commands.executeCommand('setContext', 'sessionSidecar.state', s);
+    this._onState.fire(s);
+  }
+
+  async start(): Promise<void> {
+    if (this.starting) return this.starting;
+    this.starting = this.doStart().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    const settings = readSettings();
+    const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const found = findServer(settings.serverPath, process.env.PATH, { baseDir: base });
+    if (!found.ok) {
+      this.lastError = found.message;
+      this.output.error(found.message);
+      this.setState('missing');
+      return;
+    }
+    this.output.info(`starting ${found.path} serve (found via ${found.source})`);
+    this.setState('starting');
+    const serverOptions: ServerOptions = {
+      command: found.path,
+      args: ['serve'],
+      transport: TransportKind.stdio,
+      options: { env: { ...process.env } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [],
+      outputChannel: this.output,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: () => initializationOptions(readSettings()),
+      // One bad response must not kill the session list; a crash restarts at most 4 times.
+      initializationFailedHandler: (e) => {
+        this.output.error(`initialize failed: ${e instanceof Error ? e.message : String(e)}`);
+        return false;
+      },
+    };
+    const client = new LanguageClient('sessionSidecar', 'Session Sidecar', serverOptions, clientOptions);
+    this.client = client;
+    this.clientDisposables.push(
+      client.onNotification(P.SessionsChanged, (p) => this._onChanged.fire(p)),
+      client.onNotification(P.Appended, (p) => this._onAppended.fire(p)),
+      client.onNotification(P.ContextUsage, (p) => this._onContextUsage.fire(p)),
+      client.onNotification(P.BranchChanged, (p) => this._onBranchChanged.fire(p)),
+      client.onDidChangeState((e) => {
+        if (this.client !== client) return;
+        if (e.newState === State.Stopped && this._state === 'running') this.setState('failed');
+        if (e.newState === State.Running) this.setState('running');
+      }),
+    );
+    try {
+      await client.start();
+      const exp = client.initializeResult?.capabilities.experimental as { sessionSidecar?: P.SidecarCapabilities } | undefined;
+      this._capabilities = exp?.sessionSidecar;
+      if (this._capabilities && this._capabilities.protocolVersion !== P.PROTOCOL_VERSION) {
+        this.output.warn(
+          `the server speaks protocol ${this._capabilities.protocolVersion}, this extension ${P.PROTOCOL_VERSION}; update one of them`,
+        );
+      }
+      this.output.info(`session-sidecar ${this._capabilities?.version ?? '?'} running`);
+      this.lastError = undefined;
+      this.setState('running');
+    } catch (e) {
+      this.lastError = `The session-sidecar server failed to start: ${errorMessage(e)}`;
+      this.output.error(this.lastError);
+      this.setState('failed');
+    }
+  }
+
+  async stop(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    for (const d of this.clientDisposables.splice(0)) d.dispose();
+    this._capabilities = undefined;
+    if (c) {
+      try {
+        if (c.isRunning()) await c.stop(3000);
+        else await c.dispose(1000);
+      } catch (e) {
+        this.output.warn(`stopping the server: ${errorMessage(e)}`);
+      }
+    }
+    this.setState('stopped');
+  }
+
+  async restart(): Promise<void> {
+    this.output.info('restarting');
+    await this.stop();
+    await this.start();
+  }
+
+  /** Whether the server serves `method` (older servers may lack some). */
+  supports(method: string): boolean {
+    return !this._capabilities || this._capabilities.methods.includes(method);
+  }
+
+  async request<P, R>(type: RequestType<P, R, void>, params: RequestParam<P>, token?: CancellationToken): Promise<R> {
+    if (this.starting) await this.starting;
+    const c = this.client;
+    if (!c || this._state !== 'running') {
+      throw new Error(this.lastError ?? 'The session-sidecar server is not running (Session Sidecar: Restart).');
+    }
+    return token ? c.sendRequest(type, params, token) : c.sendRequest(type, params);
+  }
+
+  async notifyConfiguration(settings: P.SidecarSettings): Promise<void> {
+    const c = this.client;
+    if (!c || this._state !== 'running') return;
+    await c.sendNotification(DidChangeConfigurationNotification.type, { settings: { sessionSidecar: settings } });
+  }
+
+  /** LSP work-done progress reported under `token` (sessions/compress with the agent). */
+  onWorkDoneProgress(
+    token: string,
+    handler: (value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd) => void,
+  ): vscode.Disposable {
+    const c = this.client;
+    if (!c) return { dispose() {} };
+    return c.onProgress(WorkDoneProgress.type, token, handler);
+  }
+
+  dispose(): void {
+    void this.stop();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}
+
+export function errorCode(e: unknown): number | undefined {
+  return e instanceof ResponseError ? e.code : (e as { code?: number } | undefined)?.code;
+}
+
+export function errorMessage(e: unknown): string {
+  if (e instanceof ResponseError) return e.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
