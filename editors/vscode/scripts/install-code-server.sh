@@ -7,7 +7,9 @@ tools=$1
 version=${2:-4.100.3}
 dir="$tools/code-server-$version"
 bin="$dir/node_modules/.bin/code-server"
-if [[ -x "$bin" ]] && "$bin" --version >/dev/null 2>&1; then
+# --version writes a default config under XDG_CONFIG_HOME: keep it out of the user's home.
+version_of() { XDG_CONFIG_HOME="$tools/.xdg-config" "$bin" --version 2>/dev/null | tail -1; }
+if [[ -x "$bin" ]] && [[ "$(version_of)" == "$version "* ]]; then
   echo "$bin"
   exit 0
 fi
@@ -26,5 +28,5 @@ done
   export TMPDIR="$tmp" npm_config_nodedir=/usr npm_config_unsafe_perm=true npm_config_yes=true
   npm install --no-audit --no-fund --loglevel=error "code-server@$version" >&2
 )
-"$bin" --version >&2
+version_of >&2
 echo "$bin"

@@ -61,7 +61,7 @@ function inline(text: string): string {
 /** Text with fenced code blocks; paragraphs split on blank lines. */
 export function renderText(text: string): string {
   const parts: string[] = [];
-  const fence = /^(```|~~~)([^\n`]*)\n([\s\S]*?)(?:\n\1[ \t]*(?:\n|$)|$)/gm;
+  const fence = /^(```|~~~)([^\n`]*)\n([\s\S]*?)(?:\n\1[ \t]*(?=\n|(?![\s\S]))|(?![\s\S]))/gm;
   let last = 0;
   for (let m = fence.exec(text); m; m = fence.exec(text)) {
     parts.push(paragraphs(text.slice(last, m.index)));
