@@ -14,7 +14,6 @@ import {
   RevealOutputChannelOn,
   ServerOptions,
   State,
-  TransportKind,
   WorkDoneProgress,
   WorkDoneProgressBegin,
   WorkDoneProgressEnd,
@@ -102,8 +101,9 @@ export class SidecarClient implements vscode.Disposable {
     this.setState('starting');
     const serverOptions: ServerOptions = {
       command: found.path,
+      // No `transport`: with TransportKind.stdio the client would append `--stdio`, which the
+      // sidecar's CLI rejects; an Executable without one talks over stdin/stdout anyway.
       args: ['serve'],
-      transport: TransportKind.stdio,
       options: { env: { ...process.env } },
     };
     const clientOptions: LanguageClientOptions = {
@@ -182,7 +182,9 @@ export class SidecarClient implements vscode.Disposable {
     if (!c || this._state !== 'running') {
       throw new Error(this.lastError ?? 'The session-sidecar server is not running (Session Sidecar: Restart).');
     }
-    return token ? c.sendRequest(type, params, token) : c.sendRequest(type, params);
+    // By method name: the params go out as they are (an object, by name), and a RequestType
+    // from another bundle (the tests') works the same.
+    return token ? c.sendRequest<R>(type.method, params, token) : c.sendRequest<R>(type.method, params);
   }
 
   async notifyConfiguration(settings: P.SidecarSettings): Promise<void> {

@@ -18,6 +18,7 @@ export interface SessionSidecarApi {
   commands: Commands;
   forkOnCheckout: ForkOnCheckout;
   historyPanels(): HistoryPanel[];
+  recentLog(): string[];
 }
 
 /** Settings whose change needs a new server process. */
@@ -26,6 +27,7 @@ const RESTART_SETTINGS = ['serverPath', 'home', 'agents', 'agentPaths', 'storeRo
 export async function activate(ctx: vscode.ExtensionContext): Promise<SessionSidecarApi> {
   const output = vscode.window.createOutputChannel('Session Sidecar', { log: true });
   ctx.subscriptions.push(output);
+  const recentLog = keepRecent(output, 300);
   const client = new SidecarClient(output);
   ctx.subscriptions.push(client);
   const model = new SessionsModel(client);
@@ -95,7 +97,26 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<SessionSid
     commands,
     forkOnCheckout,
     historyPanels: () => HistoryPanel.all(),
+    recentLog: () => [...recentLog],
   };
+}
+
+/** Keeps the last `n` lines written to the output channel (for bug reports and the tests). */
+function keepRecent(out: vscode.LogOutputChannel, n: number): string[] {
+  const lines: string[] = [];
+  const push = (level: string, msg: unknown) => {
+    lines.push(`${level} ${String(msg)}`);
+    if (lines.length > n) lines.splice(0, lines.length - n);
+  };
+  const o = out as unknown as Record<string, (...a: unknown[]) => void>;
+  for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'append', 'appendLine']) {
+    const orig = o[level].bind(out);
+    o[level] = (msg: unknown, ...rest: unknown[]) => {
+      push(level, msg);
+      orig(msg, ...rest);
+    };
+  }
+  return lines;
 }
 
 /** The filter box: filters the tree live as you type; Enter keeps it, Escape restores. */

@@ -48,8 +48,11 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<TreeElement
     this.refreshNow();
   }
 
-  /** Coalesces bursts of `sessions/changed` into one repaint. */
+  private dirty = true;
+
+  /** Coalesces bursts of `sessions/changed` into one repaint; reads are always current. */
   private schedule(): void {
+    this.dirty = true;
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -63,6 +66,7 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<TreeElement
   }
 
   private rebuild(): void {
+    this.dirty = false;
     this.groups = groupByBranch(this.model.sessions.all(), this.model.currentBranches(), this.filter);
     this.updateChrome();
   }
@@ -83,10 +87,12 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<TreeElement
 
   /** The groups as shown (for tests and the filter). */
   snapshot(): BranchGroup[] {
+    if (this.dirty) this.rebuild();
     return this.groups;
   }
 
   getChildren(el?: TreeElement): TreeElement[] {
+    if (this.dirty) this.rebuild();
     if (!el) return this.groups.map((group) => ({ kind: 'branch', group }));
     if (el.kind === 'branch') return el.group.sessions.map((node) => ({ kind: 'session', node }));
     return el.node.forks.map((node) => ({ kind: 'session', node }));
@@ -126,6 +132,7 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<TreeElement
 
   getParent(el: TreeElement): TreeElement | undefined {
     if (el.kind === 'branch') return undefined;
+    if (this.dirty) this.rebuild();
     for (const group of this.groups) {
       const find = (nodes: SessionNode[], parent: TreeElement): TreeElement | undefined => {
         for (const n of nodes) {

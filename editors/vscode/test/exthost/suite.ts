@@ -24,6 +24,7 @@ class Skip extends Error {}
 
 let passed = 0;
 let failed = 0;
+let apiForLog: SessionSidecarApi | undefined;
 let skipped = 0;
 
 async function step(title: string, fn: () => Promise<void>): Promise<void> {
@@ -40,6 +41,8 @@ async function step(title: string, fn: () => Promise<void>): Promise<void> {
     }
     failed++;
     console.log(`not ok - exthost: ${title}\n  ${(e instanceof Error ? (e.stack ?? e.message) : String(e)).replace(/\n/g, '\n  ')}`);
+    const log = apiForLog?.recentLog().slice(-15) ?? [];
+    if (log.length) console.log(`  extension log (last ${log.length} lines):\n    ${log.join('\n    ')}`);
   }
 }
 
@@ -120,10 +123,11 @@ export async function run(): Promise<void> {
   await step('the extension activates and starts the sidecar', async () => {
     assert.ok(ext, 'extension session-sidecar.session-sidecar is installed');
     api = await ext.activate();
+    apiForLog = api;
     await until('the client to run', () => api.client.state === 'running', 30000, [api.client.onState]);
     assert.ok(api.client.capabilities?.methods.includes('sessions/list'));
     await until('the first session list', () => api.model.loaded, 20000, [api.model.onDidChange]);
-    assert.ok(api.model.sessions.size >= 20, `${api.model.sessions.size} sessions`);
+    assert.ok(api.model.sessions.size >= 8, `${api.model.sessions.size} sessions`);
   });
   if (!api!) throw new Error('activation failed; nothing else can run');
 
@@ -159,7 +163,7 @@ export async function run(): Promise<void> {
     const rows = flatten(api).filter((r) => r.el.kind === 'session');
     assert.deepEqual(rows.map((r) => (r.el as { node: { session: P.SessionSummary } }).node.session.id), [CLAUDE_RENAMED]);
     await vscode.commands.executeCommand('sessionSidecar.clearFilter');
-    assert.ok(flatten(api).filter((r) => r.el.kind === 'session').length >= 20);
+    assert.equal(flatten(api).filter((r) => r.el.kind === 'session').length, api.model.sessions.size);
   });
 
   await step('live: a session written on disk updates its row (sessions/changed)', async () => {
@@ -175,6 +179,18 @@ export async function run(): Promise<void> {
   });
 
   await step('the status bar gauge follows the newest session of the current branch', async () => {
+    const active = api.gauge.current().session;
+    assert.equal(active?.gitBranch, 'main', 'the gauge follows a session of the current branch');
+    if (!active.context?.contextWindow) {
+      let ctxOk = true;
+      try {
+        await api.client.request(P.Context, { session: { agent: active.agent, id: active.id } });
+      } catch (e) {
+        if ((e as { code?: number }).code !== P.ErrorCodes.NotSupported) throw e;
+        ctxOk = false;
+      }
+      if (!ctxOk) throw new Skip('no context window known: this sidecar build has no sessions/context and no window in summaries');
+    }
     const g = await until('the gauge to show', () => api.gauge.current().visible && api.gauge.current(), 15000, [api.gauge.onDidUpdate]);
     assert.match(g.text, /^\$\(pulse\) \d+% · [\d.]+[kM]?\/[\d.]+[kM]?$/);
     assert.equal(g.session?.gitBranch, 'main');
@@ -407,7 +423,7 @@ export async function run(): Promise<void> {
     // The user setting from the runner (the real binary) is back in force.
     await until('running again', () => api.client.state === 'running', 30000, [api.client.onState]);
     await vscode.commands.executeCommand('sessionSidecar.restart');
-    await until('sessions again', () => api.client.state === 'running' && api.model.loaded && api.model.sessions.size >= 20, 30000, [api.model.onDidChange]);
+    await until('sessions again', () => api.client.state === 'running' && api.model.loaded && api.model.sessions.size >= 8, 30000, [api.model.onDidChange]);
   });
 
   console.log(`exthost: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

@@ -17,7 +17,6 @@ export interface Env {
   extDir: string;
   vsix: string;
   workspace: string;
-  home: string;
   fakeAgent: string;
   argvFile: string;
   screenshots: string;
@@ -37,7 +36,6 @@ export function env(): Env {
     extDir: need('SS_EXT_DIR'),
     vsix: need('SS_VSIX'),
     workspace: need('SS_WORKSPACE'),
-    home: need('SS_HOME'),
     fakeAgent: need('SS_FAKE_AGENT'),
     argvFile: need('SS_ARGV_FILE'),
     screenshots: need('SS_SCREENSHOTS'),
@@ -81,7 +79,7 @@ export interface CodeServer {
 }
 
 /** Settings for every run: quiet workbench, the sidecar and the fake agents, no network. */
-export function userSettings(e: Env, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function userSettings(e: Env, home: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     'workbench.startupEditor': 'none',
     'workbench.tips.enabled': false,
@@ -98,7 +96,7 @@ export function userSettings(e: Env, extra: Record<string, unknown> = {}): Recor
     'terminal.integrated.showExitAlert': false,
     'window.restoreWindows': 'none',
     'sessionSidecar.serverPath': e.sidecarBin,
-    'sessionSidecar.home': e.home,
+    'sessionSidecar.home': home,
     'sessionSidecar.agentPaths': { claude: e.fakeAgent, qwen: e.fakeAgent, codex: e.fakeAgent, gemini: e.fakeAgent },
     ...extra,
   };

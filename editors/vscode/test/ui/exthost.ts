@@ -16,7 +16,7 @@ async function main(): Promise<number> {
   fs.mkdirSync(dir, { recursive: true });
   const home = makeHome(dir);
   git(e.workspace, 'checkout', '-q', 'main');
-  const cs = await startCodeServer(e, 'exthost', userSettings(e, { 'sessionSidecar.home': home }));
+  const cs = await startCodeServer(e, 'exthost', userSettings(e, home));
   const browser = await launchBrowser(e);
   let passed = 0;
   let failed = 0;

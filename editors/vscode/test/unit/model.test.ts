@@ -42,6 +42,12 @@ before(async () => {
   home = new FixtureHome();
   server = await Server.start(home);
   sessions = (await server.request(P.ListSessions, { scope: 'workspace' })).items;
+  if (sessions.some((s) => !s.countsExact)) {
+    // Large files are read head-and-tail first; the exact counts follow as sessions/changed.
+    await server.waitFor(P.SessionsChanged, (p) => p.updated.length > 0);
+    sessions = (await server.request(P.ListSessions, { scope: 'workspace' })).items;
+  }
+  assert.ok(sessions.every((s) => s.countsExact), 'exact counts');
 });
 after(async () => {
   await server.stop();
