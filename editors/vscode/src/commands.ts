@@ -253,7 +253,7 @@ export class Commands {
       upToMessage: opts.upToMessage ?? null,
       branch: current && current !== s.gitBranch ? current : null,
     });
-    this.model.sessions.apply({ added: [r.session], updated: [], removed: [] });
+    this.model.apply({ added: [r.session], updated: [], removed: [] });
     void vscode.window.showInformationMessage(`Forked '${sessionTitle(s)}' → '${sessionTitle(r.session)}'.`, 'Resume', 'Open History').then((a) => {
       if (a === 'Resume') void this.resume(r.session);
       if (a === 'Open History') void this.openHistory(r.session);
@@ -304,7 +304,7 @@ export class Commands {
         }
       },
     );
-    this.model.sessions.apply({ added: [], updated: [result.session], removed: [] });
+    this.model.apply({ added: [], updated: [result.session], removed: [] });
     const est = result.estimated ? ' (estimated)' : '';
     void vscode.window
       .showInformationMessage(
@@ -332,7 +332,7 @@ export class Commands {
       if (title === undefined) return undefined;
     }
     const r = await this.client.request(P.Rename, { session: { agent: s.agent, id: s.id }, title: title.trim() });
-    this.model.sessions.apply({ added: [], updated: [r.session], removed: [] });
+    this.model.apply({ added: [], updated: [r.session], removed: [] });
     return r.session;
   }
 
@@ -348,7 +348,7 @@ export class Commands {
       if (tag === undefined) return undefined;
     }
     const r = await this.client.request(P.Tag, { session: { agent: s.agent, id: s.id }, tag: tag.trim() || null });
-    this.model.sessions.apply({ added: [], updated: [r.session], removed: [] });
+    this.model.apply({ added: [], updated: [r.session], removed: [] });
     return r.session;
   }
 
@@ -357,7 +357,7 @@ export class Commands {
     const s = await this.sessionFrom(arg, 'Delete which session?');
     if (!s) return undefined;
     const r = await this.client.request(P.Delete, { session: { agent: s.agent, id: s.id } });
-    this.model.sessions.apply({ added: [], updated: [], removed: [{ agent: s.agent, id: s.id }] });
+    this.model.apply({ added: [], updated: [], removed: [{ agent: s.agent, id: s.id }] });
     HistoryPanel.get(s)?.dispose();
     void vscode.window.showInformationMessage(`Deleted '${sessionTitle(s)}' (moved to the trash).`, 'Undo').then((a) => {
       if (a === 'Undo') void vscode.commands.executeCommand('sessionSidecar.restore', { agent: r.trashed.agent, id: r.trashed.id });
@@ -384,7 +384,7 @@ export class Commands {
       key = { agent: pick.t.agent, id: pick.t.id };
     }
     const r = await this.client.request(P.Restore, { session: key });
-    this.model.sessions.apply({ added: [r.session], updated: [], removed: [] });
+    this.model.apply({ added: [r.session], updated: [], removed: [] });
     void vscode.window.showInformationMessage(`Restored '${sessionTitle(r.session)}'.`);
     return r.session;
   }

@@ -45,6 +45,11 @@ export class SessionsModel implements vscode.Disposable {
     this.readBranches();
   }
 
+  /** Applies a change we made ourselves (ahead of the sidecar's own sessions/changed). */
+  apply(p: P.ChangedParams): void {
+    if (this.sessions.apply(p)) this._onDidChange.fire();
+  }
+
   /** Re-reads each folder's branch; returns whether any changed. */
   readBranches(): boolean {
     const next = new Map<string, string | undefined>();

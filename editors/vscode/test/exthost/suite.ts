@@ -144,7 +144,7 @@ export async function run(): Promise<void> {
     const s = (row.el as { node: { session: P.SessionSummary } }).node.session;
     assert.equal(row.item.label, sessionTitle(s));
     assert.equal(String(row.item.description), treeDescription(s));
-    assert.match(String(row.item.description), /^(now|\d+(m|h|d|w|mo|y)) · \d+ msgs/);
+    assert.match(String(row.item.description), /^(now|\d+(m|h|d|w|mo|y)) · \d+\+? msgs/);
     const icon = row.item.iconPath as { light: vscode.Uri };
     assert.ok(icon.light.path.endsWith('/media/agents/claude.svg'));
     assert.ok(fs.existsSync(icon.light.fsPath));
@@ -172,10 +172,10 @@ export async function run(): Promise<void> {
     appendUserLine(s, 'a live question from the extension-host test');
     await until('the row to show one more message', () => api.model.sessions.get('claude', CLAUDE_TEXT)!.messageCount === before + 1, 15000, [api.model.onDidChange]);
     await until('the tree to repaint', () => String(sessionRow(api, CLAUDE_TEXT)?.item.description).includes(`${before + 1} msgs`), 5000, [api.tree.onDidChangeTreeData as vscode.Event<unknown>]);
-    // Newest first: it now leads its branch.
+    // Newest first: it now leads the Claude sessions of its branch.
     const main = api.tree.getChildren()[0];
-    const firstSession = api.tree.getChildren(main)[0];
-    assert.equal(firstSession.kind === 'session' && firstSession.node.session.id, CLAUDE_TEXT);
+    const firstClaude = api.tree.getChildren(main).find((c) => c.kind === 'session' && c.node.session.agent === 'claude');
+    assert.equal(firstClaude?.kind === 'session' && firstClaude.node.session.id, CLAUDE_TEXT);
   });
 
   await step('the status bar gauge follows the newest session of the current branch', async () => {
@@ -200,15 +200,28 @@ export async function run(): Promise<void> {
     assert.match(tip.value, /Model: /);
     assert.match(tip.value, /Window size: /);
     assert.match(tip.value, /command:sessionSidecar\.compress\?/);
-    await cfg().update('contextWarningThreshold', 1, vscode.ConfigurationTarget.Global);
+    // A session at 2.8 % with the threshold at 2 %: warning colour.
+    const codex = api.model.sessions.all().find((x) => x.agent === 'codex' && x.context?.percent != null && x.context.percent >= 2);
+    const qwenSmall = api.model.sessions.get('qwen', '7ca97fdc-b4ff-434e-a342-06160a3931a3');
+    if (!codex || !qwenSmall) throw new Skip('this sidecar build lists no codex/qwen sessions with a context window yet');
+    api.gauge.pin(codex);
+    await cfg().update('contextWarningThreshold', 2, vscode.ConfigurationTarget.Workspace);
     try {
-      await until('the warning colour', () => api.gauge.current().level === 'warning', 5000, [api.gauge.onDidUpdate]);
+      await until('the warning colour', () => api.gauge.current().session?.id === codex.id && api.gauge.current().level === 'warning', 10000, [api.gauge.onDidUpdate]);
       assert.equal((api.gauge.item.backgroundColor as unknown as { id: string }).id, 'statusBarItem.warningBackground');
     } finally {
-      await cfg().update('contextWarningThreshold', undefined, vscode.ConfigurationTarget.Global);
+      await cfg().update('contextWarningThreshold', undefined, vscode.ConfigurationTarget.Workspace);
     }
-    await until('the normal colour again', () => api.gauge.current().level === 'normal', 5000, [api.gauge.onDidUpdate]);
+    await until('the normal colour again', () => api.gauge.current().level === 'normal', 10000, [api.gauge.onDidUpdate]);
     assert.equal(api.gauge.item.backgroundColor, undefined);
+    // Qwen's small-window session is past its auto-compact point: error colour.
+    api.gauge.pin(qwenSmall);
+    const err = await until('the error colour', () => api.gauge.current().session?.id === qwenSmall.id && api.gauge.current().level === 'error' && api.gauge.current(), 10000, [api.gauge.onDidUpdate]);
+    assert.equal((api.gauge.item.backgroundColor as unknown as { id: string }).id, 'statusBarItem.errorBackground');
+    assert.match(err.text, /^\$\(pulse\) \d+% · [\d.]+k\/40k$/);
+    assert.match((api.gauge.item.tooltip as vscode.MarkdownString).value, /Auto-compact at: .* — reached/);
+    api.gauge.pin(g.session!);
+    await until('back on the first session', () => api.gauge.current().session?.id === g.session!.id && api.gauge.current().level === 'normal', 10000, [api.gauge.onDidUpdate]);
   });
 
   await step('the gauge takes window source and auto-compact point from sessions/context', async () => {
@@ -271,7 +284,7 @@ export async function run(): Promise<void> {
     } catch (e) {
       skipIfUnsupported(e, 'sessions/history');
     }
-    await cfg().update('historyPageSize', 10, vscode.ConfigurationTarget.Global);
+    await cfg().update('historyPageSize', 10, vscode.ConfigurationTarget.Workspace);
     try {
       const panel = (await vscode.commands.executeCommand('sessionSidecar.openHistory', { agent: s.agent, id: s.id })) as {
         loadedCount: number;
@@ -284,9 +297,14 @@ export async function run(): Promise<void> {
       const full = await api.client.request(P.History, { session: { agent: s.agent, id: s.id }, limit: 1000 });
       await until('the first page', () => panel.loadedCount > 0, 15000, [panel.onDidLoad]);
       assert.equal(panel.loadedCount, Math.min(10, full.items.length), 'one page of 10');
-      if (full.items.length > 10) {
-        await until('older pages (loaded as the top scrolls into view)', () => panel.loadedCount === full.items.length, 15000, [panel.onDidLoad]);
+      assert.ok(full.items.length > 10, `the fixture session has ${full.items.length} items`);
+      // "Load older" (the webview asks the same when its top scrolls into view).
+      while (panel.loadedCount < full.items.length) {
+        const n = panel.loadedCount;
+        await panel.loadOlder();
+        assert.ok(panel.loadedCount > n, 'an older page arrived');
       }
+      assert.equal(panel.loadedCount, full.items.length, 'every item exactly once');
       const before = panel.loadedCount;
       let live = true;
       try {
@@ -300,7 +318,7 @@ export async function run(): Promise<void> {
       appendUserLine(s, 'appended while the history view is open');
       await until('the live append', () => panel.loadedCount === before + 1, 15000, [panel.onDidLoad]);
     } finally {
-      await cfg().update('historyPageSize', undefined, vscode.ConfigurationTarget.Global);
+      await cfg().update('historyPageSize', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
 
@@ -371,16 +389,19 @@ export async function run(): Promise<void> {
         resolve(p);
       });
     });
-    git('checkout', '-q', 'feature/login');
+    // A new branch without sessions of its own: the sidecar names the newest session of main.
+    git('checkout', '-q', '-b', 'feature/payments');
     try {
       const p = await Promise.race([got, new Promise<undefined>((r) => setTimeout(() => r(undefined), 15000))]);
       if (!p) throw new Skip('no sessions/branchChanged within 15 s: branch watching is not implemented in this sidecar build');
-      assert.equal(p.to, 'feature/login');
+      assert.equal(p.to, 'feature/payments');
       assert.equal(p.from, 'main');
-      await until('the tree to make feature/login current', () => api.tree.getTreeItem(api.tree.getChildren()[0]).label === 'feature/login', 5000, [api.tree.onDidChangeTreeData as vscode.Event<unknown>]);
+      await until('the tree to make feature/payments current', () => api.tree.getTreeItem(api.tree.getChildren()[0]).label === 'feature/payments', 5000, [api.tree.onDidChangeTreeData as vscode.Event<unknown>]);
       assert.ok(p.candidate, 'a candidate under policy ask');
+      assert.equal(p.candidate.gitBranch, 'main');
+      assert.equal(p.forked, null);
       const prompt = await until('the question', () => api.forkOnCheckout.lastPrompt, 5000);
-      assert.equal(prompt, `Switched to feature/login — fork '${sessionTitle(p.candidate!)}' for this branch?`);
+      assert.equal(prompt, `Switched to feature/payments — fork '${sessionTitle(p.candidate!)}' for this branch?`);
     } finally {
       git('checkout', '-q', 'main');
     }
@@ -388,37 +409,37 @@ export async function run(): Promise<void> {
 
   await step('forkOnCheckout=off reaches the sidecar (didChangeConfiguration): no question', async () => {
     api.forkOnCheckout.lastPrompt = undefined;
-    await cfg().update('forkOnCheckout', 'off', vscode.ConfigurationTarget.Global);
+    await cfg().update('forkOnCheckout', 'off', vscode.ConfigurationTarget.Workspace);
     try {
       const got = new Promise<P.BranchChangedParams | undefined>((resolve) => {
         const d = api.client.onBranchChanged((p) => {
-          if (p.to !== 'feature/login') return;
+          if (p.to !== 'feature/billing') return;
           d.dispose();
           resolve(p);
         });
         setTimeout(() => resolve(undefined), 15000);
       });
-      git('checkout', '-q', 'feature/login');
+      git('checkout', '-q', '-b', 'feature/billing');
       const p = await got;
       if (!p) throw new Skip('no sessions/branchChanged: branch watching is not implemented in this sidecar build');
       assert.equal(p.candidate, null, 'no candidate under policy off');
       assert.equal(api.forkOnCheckout.lastPrompt, undefined);
     } finally {
       git('checkout', '-q', 'main');
-      await cfg().update('forkOnCheckout', undefined, vscode.ConfigurationTarget.Global);
+      await cfg().update('forkOnCheckout', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
 
   await step('a missing server gives a clear message; Restart brings it back', async () => {
     const orig = cfg().inspect<string>('serverPath')?.globalValue;
-    await cfg().update('serverPath', '/nonexistent/session-sidecar', vscode.ConfigurationTarget.Global);
+    await cfg().update('serverPath', '/nonexistent/session-sidecar', vscode.ConfigurationTarget.Workspace);
     try {
       await until('state missing', () => api.client.state === 'missing', 15000, [api.client.onState]);
       assert.match(api.client.lastError!, /\/nonexistent\/session-sidecar/);
       assert.match(api.client.lastError!, /cargo install --path sidecar/);
       assert.equal(api.model.sessions.size, 0);
     } finally {
-      await cfg().update('serverPath', orig, vscode.ConfigurationTarget.Global);
+      await cfg().update('serverPath', orig, vscode.ConfigurationTarget.Workspace);
     }
     // The user setting from the runner (the real binary) is back in force.
     await until('running again', () => api.client.state === 'running', 30000, [api.client.onState]);

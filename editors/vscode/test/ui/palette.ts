@@ -11,15 +11,15 @@ import { Results, env, git, launchBrowser, makeHome, startCodeServer, userSettin
 
 const RENAMED = { id: 'a0a51dc5-d7b2-43b0-80f6-e51fa390a987', title: 'Corpus title 4' };
 
-async function runCommand(page: Page, title: string): Promise<void> {
+async function runCommand(page: Page, title: string, rowText: string | RegExp = title): Promise<void> {
   // The first attempt can beat the extension's command registration: retry.
   for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('Escape');
+    if (await page.locator('.quick-input-widget:visible').count()) await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible', timeout: 10000 });
     await input.fill(`>${title}`);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: rowText }).first();
     try {
       await row.waitFor({ state: 'visible', timeout: 3000 });
       await row.click();
@@ -75,6 +75,8 @@ async function main(): Promise<number> {
   fs.mkdirSync(e.screenshots, { recursive: true });
   const home = makeHome(dir);
   git(e.workspace, 'checkout', '-q', 'main');
+  // Workspace settings left by the extension-host run do not apply here.
+  fs.rmSync(path.join(e.workspace, '.vscode'), { recursive: true, force: true });
   const cs = await startCodeServer(e, 'ui', userSettings(e, home, { 'workbench.colorTheme': 'Default Dark Modern' }), true);
   const browser = await launchBrowser(e);
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -120,8 +122,16 @@ async function main(): Promise<number> {
     await r.step(
       'the Agent Sessions sidebar shows the branch tree (screenshot)',
       async () => {
-        await page.keyboard.press('Escape');
+        await runCommand(page, 'View: Hide Panel', /View: (Hide|Close) Panel/);
         await page.locator('.part.activitybar .action-item a[aria-label^="Agent Sessions"], .part.activitybar .action-item[aria-label^="Agent Sessions"]').first().click();
+        // Widen the sidebar so titles and descriptions fit in the screenshot.
+        const sb = await page.locator('.part.sidebar').boundingBox();
+        if (sb && sb.width < 450) {
+          await page.mouse.move(sb.x + sb.width + 1, sb.y + 300);
+          await page.mouse.down();
+          await page.mouse.move(sb.x + 470, sb.y + 300, { steps: 5 });
+          await page.mouse.up();
+        }
         const tree = page.locator('.pane-body .monaco-list-row');
         await page.locator('.pane-body .monaco-list-row', { hasText: 'feature/login' }).first().waitFor({ state: 'visible', timeout: 20000 });
         const rows = await tree.allInnerTexts();
@@ -169,22 +179,30 @@ async function main(): Promise<number> {
         const n = await f.locator('article.item').count();
         if (n < 3) throw new Error(`only ${n} items`);
         await f.locator('details.tool-use').first().waitFor({ timeout: 5000 });
-        // Open one tool call and its output so the screenshot shows both states.
-        await f.locator('details.tool-use > summary').first().click();
-        await f.locator('details.tool-result > summary').first().click();
+        if (!(await f.locator('details.thinking').count())) throw new Error('no thinking block');
+        // The latest page is shown first, scrolled to the end. Open the last tool output so the
+        // screenshot shows both states, without scrolling.
+        const atEnd = await f.evaluate(() => {
+          const results = document.querySelectorAll('details.tool-result');
+          (results[results.length - 1] as HTMLDetailsElement | undefined)?.setAttribute('open', '');
+          const el = document.scrollingElement!;
+          el.scrollTop = el.scrollHeight;
+          return el.scrollHeight - el.scrollTop - el.clientHeight < 5;
+        });
+        if (!atEnd) throw new Error('not scrolled to the latest message');
         await shot('history.png');
       },
       failShot('history'),
     );
 
     await r.step(
-      "git checkout asks: Switched to feature/login — fork '<title>' for this branch? (screenshot, Not now)",
+      "git checkout -b asks: Switched to feature/signup — fork '<title>' for this branch? (screenshot, Not now)",
       async () => {
-        git(e.workspace, 'checkout', '-q', 'feature/login');
-        const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'Switched to feature/login — fork' }).first();
+        git(e.workspace, 'checkout', '-q', '-b', 'feature/signup');
+        const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'Switched to feature/signup — fork' }).first();
         await toast.waitFor({ state: 'visible', timeout: 20000 });
         const text = await toast.innerText();
-        if (!/Switched to feature\/login — fork '.+' for this branch\?/.test(text)) throw new Error(`toast: ${text}`);
+        if (!/Switched to feature\/signup — fork '.+' for this branch\?/.test(text)) throw new Error(`toast: ${text}`);
         for (const b of ['Fork', 'Not now', 'Never for this repo']) {
           if (!(await toast.locator('.monaco-button', { hasText: b }).count())) throw new Error(`no ${b} button`);
         }
