@@ -438,6 +438,7 @@ export async function run(): Promise<void> {
       assert.match(api.client.lastError!, /\/nonexistent\/session-sidecar/);
       assert.match(api.client.lastError!, /cargo install --path sidecar/);
       assert.equal(api.model.sessions.size, 0);
+      await until('the gauge to hide (no session)', () => !api.gauge.current().visible, 5000, [api.gauge.onDidUpdate]);
     } finally {
       await cfg().update('serverPath', orig, vscode.ConfigurationTarget.Workspace);
     }

@@ -144,6 +144,28 @@ async function main(): Promise<number> {
     );
 
     await r.step(
+      'tree context menu: Delete, then Undo in the notification restores the session',
+      async () => {
+        const title = 'corpus 5 AGENTCALL please';
+        const row = page.locator('.pane-body .monaco-list-row', { hasText: title }).first();
+        await row.click({ button: 'right' });
+        const del = page.locator('.monaco-menu .action-item', { hasText: /^Delete$/ }).first();
+        await del.waitFor({ state: 'visible', timeout: 10000 });
+        for (const item of ['Resume', 'Open History', 'Fork…', 'Compress…', 'Rename…', 'Tag…']) {
+          if (!(await page.locator('.monaco-menu .action-item', { hasText: item }).count())) throw new Error(`no ${item} in the context menu`);
+        }
+        await del.click();
+        const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: `Deleted '${title}'` }).first();
+        await toast.waitFor({ state: 'visible', timeout: 15000 });
+        await row.waitFor({ state: 'detached', timeout: 10000 });
+        await toast.locator('.monaco-button', { hasText: 'Undo' }).click();
+        await page.locator('.notifications-toasts .notification-list-item', { hasText: `Restored '${title}'` }).first().waitFor({ state: 'visible', timeout: 15000 });
+        await page.locator('.pane-body .monaco-list-row', { hasText: title }).first().waitFor({ state: 'visible', timeout: 10000 });
+      },
+      failShot('delete-undo'),
+    );
+
+    await r.step(
       'the status bar shows the context gauge (screenshot)',
       async () => {
         const gauge = page.locator('.part.statusbar .statusbar-item', { hasText: /\d+% · [\d.]+[kM]?\/[\d.]+[kM]?/ }).first();
@@ -193,6 +215,23 @@ async function main(): Promise<number> {
         await shot('history.png');
       },
       failShot('history'),
+    );
+
+    await r.step(
+      'history view: "Fork from here" forks up to that message',
+      async () => {
+        const f = await historyFrame(page);
+        const user = f.locator('article.role-user').last();
+        await user.hover();
+        await user.locator('button[data-action="fork"]').click();
+        const input = page.locator('.quick-input-widget input');
+        await input.waitFor({ state: 'visible', timeout: 10000 });
+        await input.fill('Forked from the history view');
+        await page.keyboard.press('Enter');
+        await page.locator('.notifications-toasts .notification-list-item', { hasText: "→ 'Forked from the history view'" }).first().waitFor({ state: 'visible', timeout: 15000 });
+        await page.locator('.pane-body .monaco-list-row', { hasText: 'Forked from the history view' }).first().waitFor({ state: 'visible', timeout: 10000 });
+      },
+      failShot('fork-from-here'),
     );
 
     await r.step(

@@ -93,6 +93,12 @@ describe('the branch tree', () => {
     assert.equal(onMain[0].current, true);
   });
 
+  test('multi-root: every folder\'s branch is current and comes first', () => {
+    const groups = groupByBranch(sessions, ['feature/login', 'main']);
+    assert.deepEqual(groups.slice(0, 2).map((g) => [g.branch, g.current]).sort(), [['feature/login', true], ['main', true]]);
+    assert.ok(groups.slice(2).every((g) => !g.current));
+  });
+
   test('a current branch without sessions still shows (empty) first', () => {
     const groups = groupByBranch(sessions, ['feature/new']);
     assert.equal(groups[0].branch, 'feature/new');
