@@ -94,6 +94,7 @@ export function userSettings(e: Env, home: string, extra: Record<string, unknown
     'git.enabled': false,
     'terminal.integrated.enablePersistentSessions': false,
     'terminal.integrated.showExitAlert': false,
+    'terminal.integrated.showTerminalConfigPrompt': false,
     'window.restoreWindows': 'none',
     'sessionSidecar.serverPath': e.sidecarBin,
     'sessionSidecar.home': home,
