@@ -15,6 +15,11 @@ export class ForkOnCheckout implements vscode.Disposable {
   private readonly subs: vscode.Disposable[] = [];
   /** The last question asked (tests read it). */
   lastPrompt: string | undefined;
+  /** Shows the question; the extension-host tests put an automatic answer here. */
+  prompter: (message: string, ...items: string[]) => Thenable<string | undefined> = (m, ...items) =>
+    vscode.window.showInformationMessage(m, ...items);
+  private readonly _onDidFork = new vscode.EventEmitter<P.SessionSummary>();
+  readonly onDidFork = this._onDidFork.event;
   private readonly _onDidAsk = new vscode.EventEmitter<{ prompt: string; answer: string | undefined }>();
   readonly onDidAsk = this._onDidAsk.event;
 
@@ -23,7 +28,7 @@ export class ForkOnCheckout implements vscode.Disposable {
     private readonly client: SidecarClient,
     private readonly commands: Commands,
   ) {
-    this.subs.push(this._onDidAsk, client.onBranchChanged((p) => void this.onBranchChanged(p)));
+    this.subs.push(this._onDidAsk, this._onDidFork, client.onBranchChanged((p) => void this.onBranchChanged(p)));
   }
 
   private neverRepos(): string[] {
@@ -52,7 +57,7 @@ export class ForkOnCheckout implements vscode.Disposable {
     const candidate = p.candidate;
     const prompt = forkPrompt(p.to, candidate);
     this.lastPrompt = prompt;
-    const answer = await vscode.window.showInformationMessage(prompt, 'Fork', 'Not now', 'Never for this repo');
+    const answer = await this.prompter(prompt, 'Fork', 'Not now', 'Never for this repo');
     this._onDidAsk.fire({ prompt, answer });
     if (answer === 'Fork') {
       try {
@@ -61,6 +66,7 @@ export class ForkOnCheckout implements vscode.Disposable {
           branch: p.to,
           title: null,
         });
+        this._onDidFork.fire(r.session);
         void vscode.window
           .showInformationMessage(`Forked '${sessionTitle(candidate)}' for ${p.to}.`, 'Resume', 'Open History')
           .then((a) => {

@@ -382,6 +382,20 @@ export async function run(): Promise<void> {
     await until('the compressed session in the tree', () => sessionRow(api, r!.session.id), 10000, [api.tree.onDidChangeTreeData as vscode.Event<unknown>]);
   });
 
+  /** Checks out main and waits until the sidecar reported it (HEAD must settle between switches). */
+  const backToMain = async () => {
+    const done = new Promise<void>((resolve) => {
+      const d = api.client.onBranchChanged((p) => {
+        if (p.to !== 'main') return;
+        d.dispose();
+        resolve();
+      });
+      setTimeout(resolve, 10000);
+    });
+    git('checkout', '-q', 'main');
+    await done;
+  };
+
   await step('Fork on checkout: switching branch asks to fork the previous branch\'s session', async () => {
     const got = new Promise<P.BranchChangedParams>((resolve) => {
       const d = api.client.onBranchChanged((p) => {
@@ -403,7 +417,65 @@ export async function run(): Promise<void> {
       const prompt = await until('the question', () => api.forkOnCheckout.lastPrompt, 5000);
       assert.equal(prompt, `Switched to feature/payments — fork '${sessionTitle(p.candidate!)}' for this branch?`);
     } finally {
-      git('checkout', '-q', 'main');
+      await backToMain();
+    }
+  });
+
+  await step('answering Fork forks the candidate onto the new branch; "Never for this repo" stops the questions', async () => {
+    const asked: string[] = [];
+    let answer = 'Fork';
+    const orig = api.forkOnCheckout.prompter;
+    api.forkOnCheckout.prompter = async (m: string) => {
+      asked.push(m);
+      return answer;
+    };
+    try {
+      const changed = (to: string) =>
+        new Promise<P.BranchChangedParams | undefined>((resolve) => {
+          const d = api.client.onBranchChanged((p) => {
+            if (p.to !== to) return;
+            d.dispose();
+            resolve(p);
+          });
+          setTimeout(() => resolve(undefined), 15000);
+        });
+      const forked = new Promise<P.SessionSummary | undefined>((resolve) => {
+        const d = api.forkOnCheckout.onDidFork((s) => {
+          d.dispose();
+          resolve(s);
+        });
+        setTimeout(() => resolve(undefined), 15000);
+      });
+      let got = changed('feature/search');
+      git('checkout', '-q', '-b', 'feature/search');
+      const c = await got;
+      if (!c) throw new Skip('no sessions/branchChanged within 15 s: branch watching is not implemented in this sidecar build');
+      assert.ok(c.candidate, 'a candidate');
+      const f = await forked;
+      assert.ok(f, `no fork; asked ${JSON.stringify(asked)}; log: ${api.recentLog().slice(-5).join(' | ')}`);
+      assert.equal(asked.length, 1);
+      assert.equal(f.gitBranch, 'feature/search', 'the fork is recorded on the new branch');
+      await until('the fork under feature/search', () => {
+        const row = sessionRow(api, f.id);
+        return row && row.parent?.kind === 'branch' && row.parent.group.branch === 'feature/search';
+      }, 10000, [api.tree.onDidChangeTreeData as vscode.Event<unknown>]);
+      await backToMain();
+      // Never for this repo: the next switch with a candidate asks nothing.
+      answer = 'Never for this repo';
+      got = changed('feature/export');
+      git('checkout', '-q', '-b', 'feature/export');
+      assert.ok((await got)?.candidate, 'a candidate');
+      await until('the question', () => asked.length === 2, 5000);
+      await backToMain();
+      got = changed('feature/import');
+      git('checkout', '-q', '-b', 'feature/import');
+      assert.ok((await got)?.candidate, 'a candidate again');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(asked.length, 2, 'not asked again for this repo');
+    } finally {
+      api.forkOnCheckout.prompter = orig;
+      await api.forkOnCheckout.resetNever();
+      await backToMain();
     }
   });
 
@@ -425,7 +497,7 @@ export async function run(): Promise<void> {
       assert.equal(p.candidate, null, 'no candidate under policy off');
       assert.equal(api.forkOnCheckout.lastPrompt, undefined);
     } finally {
-      git('checkout', '-q', 'main');
+      await backToMain();
       await cfg().update('forkOnCheckout', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
