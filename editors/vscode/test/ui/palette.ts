@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { Results, env, git, launchBrowser, makeHome, startCodeServer, userSettings, waitForWorkbench } from './codeServer';
+import { Feature, probe } from './probe';
 
 const RENAMED = { id: 'a0a51dc5-d7b2-43b0-80f6-e51fa390a987', title: 'Corpus title 4' };
 
@@ -74,6 +75,14 @@ async function main(): Promise<number> {
   fs.mkdirSync(dir, { recursive: true });
   fs.mkdirSync(e.screenshots, { recursive: true });
   const home = makeHome(dir);
+  const has = await probe(e.sidecarBin, path.join(dir, 'probe'), e.workspace);
+  console.log(`sidecar features: ${[...has].join(', ') || 'none of the probed'}`);
+  /** A step that needs sidecar features: skipped, with the reason, when the build lacks one. */
+  const stepNeeding = async (needs: Feature[], title: string, fn: () => Promise<void>, onFail?: (e: unknown) => Promise<void>) => {
+    const missing = needs.filter((f) => !has.has(f));
+    if (missing.length) r.skip(title, `this sidecar build lacks ${missing.join(', ')}`);
+    else await r.step(title, fn, onFail);
+  };
   git(e.workspace, 'checkout', '-q', 'main');
   // Workspace settings left by the extension-host run do not apply here.
   fs.rmSync(path.join(e.workspace, '.vscode'), { recursive: true, force: true });
@@ -94,7 +103,7 @@ async function main(): Promise<number> {
       if (ext.length !== 1) throw new Error(`installed extensions: ${fs.readdirSync(path.join(cs.dir, 'ext')).join(', ')}`);
     });
 
-    await r.step(
+    await stepNeeding(['resume'], 
       'palette: Resume Session… → pick a fixture session → the terminal runs the agent with --resume <id>',
       async () => {
         fs.rmSync(e.argvFile, { force: true });
@@ -122,7 +131,7 @@ async function main(): Promise<number> {
     await r.step(
       'the Agent Sessions sidebar shows the branch tree (screenshot)',
       async () => {
-        await runCommand(page, 'View: Hide Panel', /View: (Hide|Close) Panel/);
+        if (await page.locator('.part.panel:visible').count()) await runCommand(page, 'View: Hide Panel', /View: (Hide|Close) Panel/);
         await page.locator('.part.activitybar .action-item a[aria-label^="Agent Sessions"], .part.activitybar .action-item[aria-label^="Agent Sessions"]').first().click();
         // Widen the sidebar so titles and descriptions fit in the screenshot.
         const sb = await page.locator('.part.sidebar').boundingBox();
@@ -143,7 +152,7 @@ async function main(): Promise<number> {
       failShot('sidebar'),
     );
 
-    await r.step(
+    await stepNeeding(['delete'], 
       'tree context menu: Delete, then Undo in the notification restores the session',
       async () => {
         const title = 'corpus 5 AGENTCALL please';
@@ -165,7 +174,7 @@ async function main(): Promise<number> {
       failShot('delete-undo'),
     );
 
-    await r.step(
+    await stepNeeding(['context'], 
       'the status bar shows the context gauge (screenshot)',
       async () => {
         const gauge = page.locator('.part.statusbar .statusbar-item', { hasText: /\d+% · [\d.]+[kM]?\/[\d.]+[kM]?/ }).first();
@@ -186,7 +195,7 @@ async function main(): Promise<number> {
       failShot('statusbar'),
     );
 
-    await r.step(
+    await stepNeeding(['history'], 
       'Open Session History renders the transcript (screenshot)',
       async () => {
         await runCommand(page, 'Session Sidecar: Open Session History');
@@ -217,7 +226,7 @@ async function main(): Promise<number> {
       failShot('history'),
     );
 
-    await r.step(
+    await stepNeeding(['history', 'fork'], 
       'history view: "Fork from here" forks up to that message',
       async () => {
         const f = await historyFrame(page);
@@ -234,7 +243,7 @@ async function main(): Promise<number> {
       failShot('fork-from-here'),
     );
 
-    await r.step(
+    await stepNeeding(['branchWatch'], 
       "git checkout -b asks: Switched to feature/signup — fork '<title>' for this branch? (screenshot, Not now)",
       async () => {
         git(e.workspace, 'checkout', '-q', '-b', 'feature/signup');
