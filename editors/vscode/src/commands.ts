@@ -6,7 +6,7 @@ import { AGENT_LABELS, formatTokens, pickItems, sessionTitle, SessionPickItem } 
 import * as P from './protocol';
 import type { SessionsModel } from './sessionsModel';
 import type { ContextGauge } from './statusBar';
-import type { TreeElement } from './sessionsTree';
+import type { SessionsTreeProvider, TreeElement } from './sessionsTree';
 
 /** Anything a command may be invoked with: a tree element, a summary, `{agent,id}` or a ref. */
 export type SessionArg = TreeElement | P.SessionSummary | { agent: P.Agent; id: string } | string | undefined;
@@ -23,6 +23,12 @@ export class Commands {
   readonly launched: Launched[] = [];
   private readonly _onDidLaunch = new vscode.EventEmitter<Launched>();
   readonly onDidLaunch = this._onDidLaunch.event;
+  /** Set by the extension once the tree exists: new sessions (forks) are revealed in it. */
+  tree: SessionsTreeProvider | undefined;
+
+  private reveal(s: P.SessionSummary): void {
+    this.tree?.reveal(s.agent, s.id).catch((e) => this.client.output.debug(`reveal: ${errorMessage(e)}`));
+  }
 
   constructor(
     private readonly ctx: vscode.ExtensionContext,
@@ -254,6 +260,7 @@ export class Commands {
       branch: current && current !== s.gitBranch ? current : null,
     });
     this.model.apply({ added: [r.session], updated: [], removed: [] });
+    this.reveal(r.session);
     void vscode.window.showInformationMessage(`Forked '${sessionTitle(s)}' → '${sessionTitle(r.session)}'.`, 'Resume', 'Open History').then((a) => {
       if (a === 'Resume') void this.resume(r.session);
       if (a === 'Open History') void this.openHistory(r.session);
@@ -305,6 +312,7 @@ export class Commands {
       },
     );
     this.model.apply({ added: [], updated: [result.session], removed: [] });
+    this.reveal(result.session);
     const est = result.estimated ? ' (estimated)' : '';
     void vscode.window
       .showInformationMessage(
@@ -385,6 +393,7 @@ export class Commands {
     }
     const r = await this.client.request(P.Restore, { session: key });
     this.model.apply({ added: [r.session], updated: [], removed: [] });
+    this.reveal(r.session);
     void vscode.window.showInformationMessage(`Restored '${sessionTitle(r.session)}'.`);
     return r.session;
   }

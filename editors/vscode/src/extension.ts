@@ -44,6 +44,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<SessionSid
   const gauge = new ContextGauge(client, model);
   ctx.subscriptions.push(gauge);
   const commands = new Commands(ctx, client, model, gauge);
+  commands.tree = tree;
   commands.register();
   const forkOnCheckout = new ForkOnCheckout(ctx, client, commands);
   ctx.subscriptions.push(forkOnCheckout);

@@ -85,6 +85,27 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<TreeElement
     }
   }
 
+  /** Shows a session in the view (expanding its branch and source), e.g. a fork just made. */
+  async reveal(agent: string, id: string): Promise<void> {
+    this.refreshNow();
+    if (!this.view) return;
+    const find = (nodes: SessionNode[]): SessionNode | undefined => {
+      for (const n of nodes) {
+        if (n.session.agent === agent && n.session.id === id) return n;
+        const f = find(n.forks);
+        if (f) return f;
+      }
+      return undefined;
+    };
+    for (const group of this.groups) {
+      const node = find(group.sessions);
+      if (node) {
+        await this.view.reveal({ kind: 'session', node }, { select: true, focus: false, expand: false });
+        return;
+      }
+    }
+  }
+
   /** The groups as shown (for tests and the filter). */
   snapshot(): BranchGroup[] {
     if (this.dirty) this.rebuild();
@@ -120,7 +141,9 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<TreeElement
       sessionTitle(s),
       node.forks.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
     );
-    item.id = `session:${s.agent}:${s.id}`;
+    // A session that gains its first fork gets a new id, so VS Code shows it expanded (it
+    // keeps the remembered state of a known id, and a leaf has none).
+    item.id = `session:${s.agent}:${s.id}${node.forks.length ? ':forked' : ''}`;
     item.description = treeDescription(s) + (node.forkOfTitle ? ` · ⑂ ${node.forkOfTitle}` : '');
     item.iconPath = agentIcon(this.extensionUri, s.agent);
     item.tooltip = sessionTooltip(s);

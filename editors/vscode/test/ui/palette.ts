@@ -53,12 +53,13 @@ async function waitForFile(file: string, pred: (s: string) => boolean, timeoutMs
 }
 
 /** The innermost frame of our history webview. */
-async function historyFrame(page: Page, timeoutMs = 30000): Promise<Frame> {
+async function historyFrame(page: Page, title?: string, timeoutMs = 30000): Promise<Frame> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     for (const f of page.frames()) {
       try {
-        if (await f.$('main#items')) return f;
+        const h = await f.$('main#items');
+        if (h && (!title || (await f.$eval('#title', (el) => el.textContent ?? '')) === title)) return f;
       } catch {
         // detached while looking
       }
@@ -89,7 +90,14 @@ async function main(): Promise<number> {
   const cs = await startCodeServer(e, 'ui', userSettings(e, home, { 'workbench.colorTheme': 'Default Dark Modern' }), true);
   const browser = await launchBrowser(e);
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const shot = (name: string) => page.screenshot({ path: path.join(e.screenshots, name) });
+  const shot = async (name: string) => {
+    // Earlier notifications would cover what the screenshot is about.
+    if (await page.locator('.notifications-toasts .notification-list-item:visible').count()) {
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      await page.locator('.notifications-toasts .notification-list-item').first().waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+    }
+    await page.screenshot({ path: path.join(e.screenshots, name) });
+  };
   const failShot = (name: string) => async () => {
     await page.screenshot({ path: path.join(e.screenshots, `FAILED-${name}.png`) });
     const toasts = await page.locator('.notifications-toasts').allInnerTexts().catch(() => []);
@@ -102,6 +110,30 @@ async function main(): Promise<number> {
       const ext = fs.readdirSync(path.join(cs.dir, 'ext')).filter((d) => d.startsWith('session-sidecar.session-sidecar-'));
       if (ext.length !== 1) throw new Error(`installed extensions: ${fs.readdirSync(path.join(cs.dir, 'ext')).join(', ')}`);
     });
+
+    await r.step(
+      'the Agent Sessions sidebar shows the branch tree (screenshot)',
+      async () => {
+        if (await page.locator('.part.panel:visible').count()) await runCommand(page, 'View: Hide Panel', /View: (Hide|Close) Panel/);
+        await page.locator('.part.activitybar .action-item a[aria-label^="Agent Sessions"], .part.activitybar .action-item[aria-label^="Agent Sessions"]').first().click();
+        // Widen the sidebar so titles and descriptions fit in the screenshot.
+        const sb = await page.locator('.part.sidebar').boundingBox();
+        if (sb && sb.width < 450) {
+          await page.mouse.move(sb.x + sb.width + 1, sb.y + 300);
+          await page.mouse.down();
+          await page.mouse.move(sb.x + 470, sb.y + 300, { steps: 5 });
+          await page.mouse.up();
+        }
+        const tree = page.locator('.pane-body .monaco-list-row');
+        await page.locator('.pane-body .monaco-list-row', { hasText: 'feature/login' }).first().waitFor({ state: 'visible', timeout: 20000 });
+        const rows = await tree.allInnerTexts();
+        const first = rows[0] ?? '';
+        if (!/^main/.test(first.trim())) throw new Error(`the current branch is not first: ${JSON.stringify(rows.slice(0, 3))}`);
+        if (!rows.some((t) => t.includes(RENAMED.title))) throw new Error(`no "${RENAMED.title}" row: ${JSON.stringify(rows)}`);
+        await shot('sidebar.png');
+      },
+      failShot('sidebar'),
+    );
 
     await stepNeeding(['resume'], 
       'palette: Resume Session… → pick a fixture session → the terminal runs the agent with --resume <id>',
@@ -126,30 +158,6 @@ async function main(): Promise<number> {
         await shot('resume-terminal.png');
       },
       failShot('resume'),
-    );
-
-    await r.step(
-      'the Agent Sessions sidebar shows the branch tree (screenshot)',
-      async () => {
-        if (await page.locator('.part.panel:visible').count()) await runCommand(page, 'View: Hide Panel', /View: (Hide|Close) Panel/);
-        await page.locator('.part.activitybar .action-item a[aria-label^="Agent Sessions"], .part.activitybar .action-item[aria-label^="Agent Sessions"]').first().click();
-        // Widen the sidebar so titles and descriptions fit in the screenshot.
-        const sb = await page.locator('.part.sidebar').boundingBox();
-        if (sb && sb.width < 450) {
-          await page.mouse.move(sb.x + sb.width + 1, sb.y + 300);
-          await page.mouse.down();
-          await page.mouse.move(sb.x + 470, sb.y + 300, { steps: 5 });
-          await page.mouse.up();
-        }
-        const tree = page.locator('.pane-body .monaco-list-row');
-        await page.locator('.pane-body .monaco-list-row', { hasText: 'feature/login' }).first().waitFor({ state: 'visible', timeout: 20000 });
-        const rows = await tree.allInnerTexts();
-        const first = rows[0] ?? '';
-        if (!/^main/.test(first.trim())) throw new Error(`the current branch is not first: ${JSON.stringify(rows.slice(0, 3))}`);
-        if (!rows.some((t) => t.includes(RENAMED.title))) throw new Error(`no "${RENAMED.title}" row: ${JSON.stringify(rows)}`);
-        await shot('sidebar.png');
-      },
-      failShot('sidebar'),
     );
 
     await stepNeeding(['delete'], 
@@ -198,9 +206,10 @@ async function main(): Promise<number> {
     await stepNeeding(['history'], 
       'Open Session History renders the transcript (screenshot)',
       async () => {
+        if (await page.locator('.part.panel:visible').count()) await runCommand(page, 'View: Hide Panel', /View: (Hide|Close) Panel/);
         await runCommand(page, 'Session Sidecar: Open Session History');
         await pickSession(page, 'THINK then answer', /THINK then answer[\s\S]*· main ·/);
-        const f = await historyFrame(page);
+        const f = await historyFrame(page, 'corpus 1 turn 4 THINK then answer');
         await f.waitForSelector('article.item, .status:not([hidden])', { timeout: 20000 });
         const err = await f.$('.status.error:not([hidden])');
         if (err) {
@@ -216,12 +225,24 @@ async function main(): Promise<number> {
         const atEnd = await f.evaluate(() => {
           const results = document.querySelectorAll('details.tool-result');
           (results[results.length - 1] as HTMLDetailsElement | undefined)?.setAttribute('open', '');
+          const thinking = document.querySelectorAll('details.thinking');
+          (thinking[thinking.length - 1] as HTMLDetailsElement | undefined)?.setAttribute('open', '');
           const el = document.scrollingElement!;
           el.scrollTop = el.scrollHeight;
           return el.scrollHeight - el.scrollTop - el.clientHeight < 5;
         });
         if (!atEnd) throw new Error('not scrolled to the latest message');
         await shot('history.png');
+        // A session with a /compact: the compaction marker between the turns.
+        await runCommand(page, 'Session Sidecar: Open Session History');
+        await pickSession(page, 'after compaction', /after compaction[\s\S]*· main ·/);
+        const c = await historyFrame(page, 'corpus 2 turn 3 after compaction');
+        await c.waitForSelector('article.item', { timeout: 20000 });
+        const marker = c.locator('.compaction').first();
+        await marker.waitFor({ timeout: 5000 });
+        if (!/Context compacted/.test(await marker.innerText())) throw new Error('no compaction marker text');
+        await marker.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+        await shot('history-compaction.png');
       },
       failShot('history'),
     );
@@ -229,7 +250,7 @@ async function main(): Promise<number> {
     await stepNeeding(['history', 'fork'], 
       'history view: "Fork from here" forks up to that message',
       async () => {
-        const f = await historyFrame(page);
+        const f = await historyFrame(page, 'corpus 2 turn 3 after compaction');
         const user = f.locator('article.role-user').last();
         await user.hover();
         await user.locator('button[data-action="fork"]').click();
@@ -254,7 +275,7 @@ async function main(): Promise<number> {
         for (const b of ['Fork', 'Not now', 'Never for this repo']) {
           if (!(await toast.locator('.monaco-button', { hasText: b }).count())) throw new Error(`no ${b} button`);
         }
-        await shot('fork-on-checkout.png');
+        await page.screenshot({ path: path.join(e.screenshots, 'fork-on-checkout.png') });
         await toast.locator('.monaco-button', { hasText: 'Not now' }).click();
         await toast.waitFor({ state: 'hidden', timeout: 10000 });
       },
