@@ -4,7 +4,7 @@
  * items appended (following the bottom when the reader is there).
  */
 import type { HistoryItem } from '../protocol';
-import { escapeHtml, renderItem } from './render';
+import { escapeHtml, renderItem, renderItems } from './render';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; setState(s: unknown): void; getState(): unknown };
 
@@ -28,8 +28,10 @@ let hasOlder = false;
 let loadingOlder = false;
 let count = 0;
 
-function html(items: HistoryItem[]): string {
-  return items.map((i) => renderItem(i, { forkable })).join('');
+let last: HistoryItem | undefined;
+
+function html(items: HistoryItem[], previous?: HistoryItem): string {
+  return renderItems(items, { forkable, previous });
 }
 
 function setHasOlder(v: boolean): void {
@@ -69,6 +71,7 @@ window.addEventListener('message', (ev: MessageEvent<ToWebview>) => {
       $('title').textContent = m.title;
       $('subtitle').textContent = m.subtitle;
       list.innerHTML = html(m.items);
+      last = m.items[m.items.length - 1];
       updateCount();
       setHasOlder(m.hasOlder);
       $('live').hidden = !m.live;
@@ -94,7 +97,8 @@ window.addEventListener('message', (ev: MessageEvent<ToWebview>) => {
     case 'append': {
       const follow = atBottom();
       for (const it of m.items) list.querySelector(`article[data-id="${CSS.escape(it.id)}"]`)?.remove();
-      list.insertAdjacentHTML('beforeend', html(m.items));
+      list.insertAdjacentHTML('beforeend', html(m.items, last));
+      if (m.items.length) last = m.items[m.items.length - 1];
       updateCount();
       if (follow) document.scrollingElement!.scrollTop = document.scrollingElement!.scrollHeight;
       break;

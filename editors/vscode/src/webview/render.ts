@@ -144,8 +144,38 @@ export function renderBlock(b: ContentBlock): string {
 
 const ROLE_LABELS: Record<string, string> = { user: 'You', assistant: 'Assistant', system: 'System', tool: 'Tool' };
 
+/**
+ * Slash-command echoes the CLI records as user text (`<command-name>/compact</command-name>…`,
+ * `<local-command-stdout>…`) shown as what they are.
+ */
+export function commandEcho(text: string): string | undefined {
+  const name = /<command-name>([^<]*)<\/command-name>/.exec(text);
+  if (name) {
+    const args = /<command-args>([^<]*)<\/command-args>/.exec(text)?.[1]?.trim();
+    return `<div class="command"><code>${escapeHtml(name[1].trim())}${args ? ` ${escapeHtml(args)}` : ''}</code></div>`;
+  }
+  const out = /^\s*<local-command-stdout>([\s\S]*)<\/local-command-stdout>\s*$/.exec(text);
+  if (out) return `<pre class="output command-output">${escapeHtml(out[1])}</pre>`;
+  return undefined;
+}
+
+/**
+ * Items in order. The user message right after a compaction is the summary the agent carried
+ * over: collapsed, like tool output.
+ */
+export function renderItems(items: HistoryItem[], opts: { forkable?: boolean; previous?: HistoryItem } = {}): string {
+  let prev = opts.previous;
+  let out = '';
+  for (const it of items) {
+    const afterCompaction = !!prev && prev.content.length > 0 && prev.content.every((b) => b.type === 'compaction');
+    out += renderItem(it, { forkable: opts.forkable, summary: afterCompaction && it.role === 'user' });
+    prev = it;
+  }
+  return out;
+}
+
 /** One history item as an <article>; `forkable` adds the "Fork from here" button. */
-export function renderItem(item: HistoryItem, opts: { forkable?: boolean } = {}): string {
+export function renderItem(item: HistoryItem, opts: { forkable?: boolean; summary?: boolean } = {}): string {
   const onlyTools = item.content.length > 0 && item.content.every((b) => b.type === 'toolResult' || b.type === 'toolUse');
   const onlyCompaction = item.content.length > 0 && item.content.every((b) => b.type === 'compaction');
   const cls = ['item', `role-${item.role}`];
@@ -165,7 +195,11 @@ export function renderItem(item: HistoryItem, opts: { forkable?: boolean } = {})
       `</span></header>`;
   return (
     `<article class="${cls.join(' ')}" data-id="${escapeHtml(item.id)}">${head}` +
-    item.content.map(renderBlock).join('') +
+    (opts.summary
+      ? `<details class="summary"><summary>Summary carried over from before the compaction</summary>${item.content.map(renderBlock).join('')}</details>`
+      : item.content
+          .map((b) => (item.role === 'user' && b.type === 'text' ? (commandEcho(b.text) ?? renderBlock(b)) : renderBlock(b)))
+          .join('')) +
     (item.truncated ? `<div class="muted truncated">(cut; “Show all” loads the whole message)</div>` : '') +
     `</article>`
   );

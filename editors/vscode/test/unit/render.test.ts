@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { HistoryItem } from '../../src/protocol';
 import * as P from '../../src/protocol';
-import { escapeHtml, highlight, renderItem, renderText, toolSummary } from '../../src/webview/render';
+import { commandEcho, escapeHtml, highlight, renderItem, renderItems, renderText, toolSummary } from '../../src/webview/render';
 import { FixtureHome, Server } from './support/sidecar';
 
 const item = (content: HistoryItem['content'], role: HistoryItem['role'] = 'assistant', extra: Partial<HistoryItem> = {}): HistoryItem => ({
@@ -66,6 +66,22 @@ describe('rendering history items', () => {
     const c = renderItem(item([{ type: 'compaction', trigger: 'manual', preTokens: 15234, postTokens: 2100 }], 'system'));
     assert.match(c, /<div class="compaction"><span>Context compacted \(manual\) · 15\.2k → 2\.1k tokens<\/span><\/div>/);
     assert.match(c, /compaction-only/);
+  });
+
+  test('slash-command echoes and the carried-over summary after a compaction', () => {
+    assert.equal(
+      commandEcho('<command-name>/compact</command-name>\n<command-message>compact</command-message>\n<command-args></command-args>'),
+      '<div class="command"><code>/compact</code></div>',
+    );
+    assert.equal(commandEcho('<local-command-stdout>Compacted</local-command-stdout>'), '<pre class="output command-output">Compacted</pre>');
+    assert.equal(commandEcho('plain <b>text</b>'), undefined);
+    const html = renderItems([
+      item([{ type: 'compaction', trigger: 'manual', preTokens: 5600, postTokens: 2600 }], 'system', { id: 'c' }),
+      item([{ type: 'text', text: 'This session is being continued…' }], 'user', { id: 's' }),
+      item([{ type: 'text', text: 'next question' }], 'user', { id: 'q' }),
+    ]);
+    assert.match(html, /data-id="s">.*<details class="summary"><summary>Summary carried over from before the compaction<\/summary>/);
+    assert.ok(!/data-id="q">[^]*<details class="summary">/.test(html.slice(html.indexOf('data-id="q"'))), 'only the first user item');
   });
 
   test('roles, truncation and the fork button', () => {
