@@ -7,8 +7,8 @@ use crate::error::{Result, SidecarError};
 use crate::ids::{parse_ref, SessionQuery};
 use crate::index::{Change, Index, IndexEntry, ReadMode};
 use crate::protocol::{
-    AppendedParams, BranchChangedParams, ChangedParams, ContextUsageParams, ErrorCode, Scope,
-    SessionRef,
+    AppendedParams, BranchChangedParams, ChangedParams, ContextUsageParams, ErrorCode,
+    ForkOnCheckout, Scope, SessionRef,
 };
 use crate::store::{build_stores, SessionFile, SessionStore};
 use crate::workspace::Workspace;
@@ -57,6 +57,8 @@ pub struct Sidecar {
     cache_dirty: AtomicBool,
     /// Wakes the background worker that reads whole the files a cold list read head-and-tail.
     completion: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// The live `forkOnCheckout` policy (initially `config.fork_on_checkout`; see git_watch.rs).
+    pub fork_on_checkout: RwLock<ForkOnCheckout>,
 }
 
 impl Sidecar {
@@ -69,6 +71,7 @@ impl Sidecar {
         let cache = Cache::new(&config.cache_dir, &key);
         let index = Index::with_cache(cache.load());
         let workspace = Workspace::new(config.workspace_folders.clone());
+        let fork_on_checkout = RwLock::new(config.fork_on_checkout);
         Arc::new(Sidecar {
             config,
             workspace: RwLock::new(workspace),
@@ -82,6 +85,7 @@ impl Sidecar {
             push_lock: Mutex::new(()),
             cache_dirty: AtomicBool::new(false),
             completion: Mutex::new(None),
+            fork_on_checkout,
         })
     }
 
@@ -161,6 +165,8 @@ impl Sidecar {
         let started = std::time::Instant::now();
         let mut errors = Vec::new();
         for store in &self.stores {
+            // Temp files a killed writer (ours) left beside the sessions.
+            store.clean_temp_files(&ws);
             let files = match scope {
                 Scope::Workspace => store.discover(Some(&ws)),
                 Scope::All => store.discover(None),
@@ -219,10 +225,6 @@ impl Sidecar {
             let Ok(store) = self.store(f.agent) else {
                 continue;
             };
-            // Drop the partial state so the file is read from the start.
-            if let Some(mut e) = self.index.entries.get_mut(&(f.agent, f.id.clone())) {
-                e.state.partial = true;
-            }
             match crate::index::scan_file(store.as_ref(), &f.path, None, ReadMode::Full) {
                 Ok((key, state)) => {
                     let in_workspace = store.in_workspace(&f.path, &state, &ws);
@@ -232,10 +234,19 @@ impl Sidecar {
                         state,
                         in_workspace,
                     };
+                    // Only over the partial entry this read replaces: one a watcher refresh
+                    // made exact meanwhile is newer, and one a delete removed stays removed.
+                    let key = (f.agent, f.id.clone());
+                    let Some(mut cur) = self.index.entries.get_mut(&key) else {
+                        continue;
+                    };
+                    if !cur.state.partial || cur.file.path != f.path {
+                        continue;
+                    }
                     if store.is_listable(&entry.state) {
                         updated.push(entry.summary());
                     }
-                    self.index.entries.insert((f.agent, f.id.clone()), entry);
+                    *cur = entry;
                 }
                 Err(e) => tracing::warn!("cannot read {}: {e}", f.path.display()),
             }
