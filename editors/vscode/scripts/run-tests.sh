@@ -56,6 +56,10 @@ echo "== extension-host tests (code-server)"
 timeout 400 node out/test/ui/exthost.js "$run/exthost.json"
 [[ -f "$run/exthost.json" ]] || echo '{"passed":0,"failed":1}' >"$run/exthost.json"
 read -r a b c < <(from_json "$run/exthost.json"); add "$a" "$b" "$c"
+echo "== extension-host tests, multi-root workspace"
+timeout 200 node out/test/ui/exthost.js "$run/multiroot.json" multiroot
+[[ -f "$run/multiroot.json" ]] || echo '{"passed":0,"failed":1}' >"$run/multiroot.json"
+read -r a b c < <(from_json "$run/multiroot.json"); add "$a" "$b" "$c"
 fi
 
 if [[ ,$only, == *,ui,* ]]; then

@@ -113,7 +113,32 @@ function appendUserLine(s: P.SessionSummary, text: string): void {
   fs.appendFileSync(s.path, `${line}\n`);
 }
 
+/** The multi-root run: two folders, each on its own branch, one sidecar. */
+async function runMultiRoot(): Promise<void> {
+  const ext = vscode.extensions.getExtension<SessionSidecarApi>('session-sidecar.session-sidecar')!;
+  let api: SessionSidecarApi | undefined;
+  await step('multi-root: one sidecar for both folders', async () => {
+    api = await ext.activate();
+    apiForLog = api;
+    assert.equal(vscode.workspace.workspaceFolders?.length, 2);
+    await until('the client to run', () => api!.client.state === 'running', 30000, [api.client.onState]);
+    await until('the first session list', () => api!.model.loaded, 20000, [api.model.onDidChange]);
+    assert.ok(api.model.sessions.size >= 8, `${api.model.sessions.size} sessions of the fixture folder`);
+  });
+  await step("multi-root: each folder's branch is current and listed first", async () => {
+    assert.ok(api);
+    assert.deepEqual(api.model.currentBranches().sort(), ['develop', 'main']);
+    const roots = api.tree.getChildren().map((r) => api!.tree.getTreeItem(r));
+    assert.deepEqual(roots.slice(0, 2).map((r) => r.label).sort(), ['develop', 'main']);
+    for (const r of roots.slice(0, 2)) assert.match(String(r.description), /^current · /);
+    assert.ok(roots.slice(2).every((r) => !String(r.description).startsWith('current')));
+  });
+  console.log(`exthost: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  if (failed) throw new Error(`${failed} extension-host test(s) failed`);
+}
+
 export async function run(): Promise<void> {
+  if (process.env.SS_SUITE === 'multiroot') return runMultiRoot();
   const ext = vscode.extensions.getExtension<SessionSidecarApi>('session-sidecar.session-sidecar');
   let api: SessionSidecarApi;
   const argvFile = process.env.SS_ARGV_FILE!;

@@ -12,11 +12,26 @@ async function main(): Promise<number> {
   const extRoot = path.resolve(__dirname, '../../..');
   const suite = path.join(extRoot, 'out/test/exthost/suite.js');
   const resultFile = process.argv[2];
-  const dir = path.join(e.run, 'exthost');
+  // `multiroot`: a .code-workspace with the fixture folder and a second repository on branch
+  // develop; the suite runs its multi-root part (SS_SUITE reaches the extension host's env).
+  const mode = process.argv[3] === 'multiroot' ? 'multiroot' : 'exthost';
+  const dir = path.join(e.run, mode);
   fs.mkdirSync(dir, { recursive: true });
   const home = makeHome(dir);
   git(e.workspace, 'checkout', '-q', 'main');
-  const cs = await startCodeServer(e, 'exthost', userSettings(e, home));
+  let target = `folder=${encodeURIComponent(e.workspace)}`;
+  if (mode === 'multiroot') {
+    const other = path.join(dir, 'api-server');
+    fs.mkdirSync(other, { recursive: true });
+    const g = (...a: string[]) => git(other, '-c', 'user.name=t', '-c', 'user.email=t@example.com', '-c', 'init.defaultBranch=develop', ...a);
+    g('init', '-q');
+    g('commit', '-q', '--allow-empty', '-m', 'init');
+    const ws = path.join(dir, 'two.code-workspace');
+    fs.writeFileSync(ws, JSON.stringify({ folders: [{ path: e.workspace }, { path: other }] }));
+    target = `workspace=${encodeURIComponent(ws)}`;
+    process.env.SS_SUITE = 'multiroot';
+  }
+  const cs = await startCodeServer(e, mode, userSettings(e, home));
   const browser = await launchBrowser(e);
   let passed = 0;
   let failed = 0;
@@ -44,7 +59,7 @@ async function main(): Promise<number> {
       ['extensionTestsPath', remote(suite)],
       ['skipWelcome', 'true'],
     ];
-    await page.goto(`${cs.url}/?folder=${encodeURIComponent(e.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+    await page.goto(`${cs.url}/?${target}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
     code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-1), 240000))]);
     if (code === -1) {
       console.log('not ok - exthost: the suite did not finish within 240 s');
@@ -57,7 +72,7 @@ async function main(): Promise<number> {
   }
   if (code !== 0 && failed === 0) failed = 1;
   if (resultFile) fs.writeFileSync(resultFile, JSON.stringify({ passed, failed, skipped }));
-  console.log(`exthost run: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  console.log(`${mode} run: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   return failed ? 1 : 0;
 }
 
