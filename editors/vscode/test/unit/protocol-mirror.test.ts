@@ -211,7 +211,8 @@ describe('the real sidecar answers in the declared shapes', () => {
   let server: Server;
   before(async () => {
     home = new FixtureHome();
-    server = await Server.start(home);
+    const agentPaths = { claude: '/bin/true', qwen: '/bin/true', codex: '/bin/true', gemini: '/bin/true' };
+    server = await Server.start(home, { agentPaths });
   });
   after(async () => {
     await server.stop();
@@ -232,6 +233,87 @@ describe('the real sidecar answers in the declared shapes', () => {
     conforms(tsSrc, 'ListResult', list, 'sessions/list');
     const info = await server.request(P.SessionInfo, { session: list.items[0].id });
     conforms(tsSrc, 'SessionSummary', info, 'sessions/info');
+  });
+
+  /** Calls a method; skips the test when this sidecar build does not implement it yet. */
+  async function call<R>(t: { skip(m: string): void }, method: string, params: unknown): Promise<R | undefined> {
+    try {
+      return (await server.conn.sendRequest(method, params)) as R;
+    } catch (e) {
+      if ((e as { code?: number }).code === P.ErrorCodes.NotSupported) {
+        t.skip(`${method} is not implemented in this sidecar build`);
+        return undefined;
+      }
+      throw e;
+    }
+  }
+  const MAIN = { agent: 'claude' as const, id: '59e7b833-aace-4821-88a8-f970caa6c194' };
+  const AGENT_SESSION = { agent: 'claude' as const, id: '968b81b1-e0cf-465e-b146-2a3d2442ac19' };
+
+  test('sessions/history, sessions/message, sessions/subagents conform', async (t) => {
+    const page = await call<P.HistoryPage>(t, 'sessions/history', { session: MAIN, limit: 5 });
+    if (!page) return;
+    conforms(tsSrc, 'HistoryPage', page, 'sessions/history');
+    assert.ok(page.items.length > 0 && page.hasOlder && page.olderCursor);
+    const older = await server.request(P.History, { session: MAIN, limit: 100, before: page.olderCursor });
+    conforms(tsSrc, 'HistoryPage', older, 'sessions/history before');
+    const kinds = new Set([...page.items, ...older.items].flatMap((i) => i.content.map((b) => b.type)));
+    for (const k of ['text', 'thinking', 'toolUse', 'toolResult']) assert.ok(kinds.has(k as P.ContentBlock['type']), `a ${k} block`);
+    const msg = await server.request(P.Message, { session: MAIN, id: page.items[0].id });
+    conforms(tsSrc, 'HistoryItem', msg, 'sessions/message');
+    const subs = await call<P.SubagentsResult>(t, 'sessions/subagents', { session: AGENT_SESSION });
+    if (subs) {
+      conforms(tsSrc, 'SubagentsResult', subs, 'sessions/subagents');
+      assert.ok(subs.items.length >= 1);
+    }
+  });
+
+  test('sessions/subscribe → sessions/appended conforms; unsubscribe', async (t) => {
+    const s = (await server.request(P.SessionInfo, { session: MAIN })) as P.SessionSummary;
+    const sub = await call<P.SubscribeResult>(t, 'sessions/subscribe', { session: MAIN });
+    if (!sub) return;
+    conforms(tsSrc, 'SubscribeResult', sub, 'sessions/subscribe');
+    const fs = await import('node:fs');
+    fs.appendFileSync(
+      s.path,
+      `${JSON.stringify({ type: 'user', uuid: '22222222-3333-4444-8555-666666666666', parentUuid: null, sessionId: s.id, cwd: s.cwd, timestamp: new Date().toISOString(), message: { role: 'user', content: 'appended by the mirror test' } })}\n`,
+    );
+    const ap = await server.waitFor(P.Appended, (p) => p.subscription === sub.subscription);
+    conforms(tsSrc, 'AppendedParams', ap, 'sessions/appended');
+    const ch = await server.waitFor(P.SessionsChanged, (p) => p.updated.some((u) => u.id === s.id));
+    conforms(tsSrc, 'ChangedParams', ch, 'sessions/changed');
+    conforms(tsSrc, 'Empty', await server.request(P.Unsubscribe, { subscription: sub.subscription }), 'sessions/unsubscribe');
+  });
+
+  test('sessions/context and sessions/contextUsage conform', async (t) => {
+    const c = await call<P.ContextStatus>(t, 'sessions/context', { session: MAIN });
+    if (!c) return;
+    conforms(tsSrc, 'ContextStatus', c, 'sessions/context');
+    const pushed = server.notes.find((n) => n.method === P.ContextUsage.method);
+    if (pushed) conforms(tsSrc, 'ContextUsageParams', pushed.params, 'sessions/contextUsage');
+  });
+
+  test('sessions/resume and sessions/continue conform (argv arrays)', async (t) => {
+    const r = await call<P.LaunchCommand>(t, 'sessions/resume', { session: MAIN });
+    if (!r) return;
+    conforms(tsSrc, 'LaunchCommand', r, 'sessions/resume');
+    assert.ok(r.argv.includes('--resume') && r.argv.includes(MAIN.id));
+    const c = await call<P.ContinueResult>(t, 'sessions/continue', { agent: 'claude' });
+    if (c) conforms(tsSrc, 'ContinueResult', c, 'sessions/continue');
+  });
+
+  test('fork, rename, tag, delete, trash, restore, compress conform', async (t) => {
+    const f = await call<P.SessionResult>(t, 'sessions/fork', { session: MAIN, title: 'mirror fork' });
+    if (!f) return;
+    conforms(tsSrc, 'SessionResult', f, 'sessions/fork');
+    const key = { agent: f.session.agent, id: f.session.id };
+    conforms(tsSrc, 'SessionResult', await server.request(P.Rename, { session: key, title: 'mirror renamed' }), 'sessions/rename');
+    conforms(tsSrc, 'SessionResult', await server.request(P.Tag, { session: key, tag: 'mirror' }), 'sessions/tag');
+    conforms(tsSrc, 'TrashResult', await server.request(P.Delete, { session: key }), 'sessions/delete');
+    conforms(tsSrc, 'TrashListResult', await server.request(P.Trash, {}), 'sessions/trash');
+    conforms(tsSrc, 'SessionResult', await server.request(P.Restore, { session: key }), 'sessions/restore');
+    const c = await call<P.CompressResult>(t, 'sessions/compress', { session: key, strategy: 'trim' });
+    if (c) conforms(tsSrc, 'CompressResult', c, 'sessions/compress');
   });
 
   test('errors carry the declared codes and data.kind', async () => {
