@@ -126,6 +126,8 @@ async function main(): Promise<number> {
         }
         const tree = page.locator('.pane-body .monaco-list-row');
         await page.locator('.pane-body .monaco-list-row', { hasText: 'feature/login' }).first().waitFor({ state: 'visible', timeout: 20000 });
+        // The current branch is expanded: its sessions show.
+        await page.locator('.pane-body .monaco-list-row', { hasText: RENAMED.title }).first().waitFor({ state: 'visible', timeout: 20000 });
         const rows = await tree.allInnerTexts();
         const first = rows[0] ?? '';
         if (!/^main/.test(first.trim())) throw new Error(`the current branch is not first: ${JSON.stringify(rows.slice(0, 3))}`);
