@@ -88,6 +88,12 @@ export class SidecarClient implements vscode.Disposable {
   }
 
   private async doStart(): Promise<void> {
+    if (!vscode.workspace.workspaceFolders?.some((f) => f.uri.scheme === 'file')) {
+      // Sessions belong to folders: nothing to list until one is opened (the view says so).
+      this.output.info('no local folder open; the server starts when one is added');
+      this.setState('stopped');
+      return;
+    }
     const settings = readSettings();
     const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     const found = findServer(settings.serverPath, process.env.PATH, { baseDir: base });

@@ -7,7 +7,6 @@ import { HistoryPanel } from './historyPanel';
 import { SessionsModel } from './sessionsModel';
 import { SessionsTreeProvider, TreeElement } from './sessionsTree';
 import { ContextGauge } from './statusBar';
-import { INSTALL_HINT } from './serverPath';
 
 /** What `activate` returns: used by the extension-host tests, not a public API. */
 export interface SessionSidecarApi {
@@ -84,10 +83,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<SessionSid
   );
   void vscode.commands.executeCommand('setContext', 'sessionSidecar.filtered', false);
 
-  if (!vscode.workspace.workspaceFolders?.length) {
-    output.info('no folder open: the sidecar lists sessions once a folder is opened');
-  }
-  output.info(`Session Sidecar activating (install hint if missing: ${INSTALL_HINT})`);
+  output.info('Session Sidecar activating');
   await client.start();
 
   return {
