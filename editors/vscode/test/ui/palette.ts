@@ -201,6 +201,16 @@ async function main(): Promise<number> {
         const y = Math.max(0, (hb?.y ?? 600) - 10);
         await page.screenshot({ path: path.join(e.screenshots, 'statusbar-tooltip.png'), clip: { x: 560, y, width: 720, height: 800 - y } });
         await page.mouse.move(640, 300);
+        if (!has.has('history')) return;
+        // Following a session past its auto-compact point (Qwen, 40k window): error colour.
+        await runCommand(page, 'Session Sidecar: Open Session History');
+        await pickSession(page, 'small context window', 'small context window');
+        const hot = page.locator('.part.statusbar .statusbar-item', { hasText: /\d+% · [\d.]+k\/40k/ }).first();
+        await hot.waitFor({ state: 'visible', timeout: 20000 });
+        const bg = await hot.evaluate((el) => getComputedStyle(el).backgroundColor);
+        if (/^rgba\(0, 0, 0, 0\)$|^transparent$/.test(bg)) throw new Error(`no error background (${bg})`);
+        const sb2 = await page.locator('.part.statusbar').boundingBox();
+        await page.screenshot({ path: path.join(e.screenshots, 'statusbar-autocompact.png'), clip: { x: 0, y: sb2!.y - 1, width: 1280, height: sb2!.height + 2 } });
       },
       failShot('statusbar'),
     );
