@@ -153,6 +153,8 @@ export async function run(): Promise<void> {
     assert.ok(api.client.capabilities?.methods.includes('sessions/list'));
     await until('the first session list', () => api.model.loaded, 20000, [api.model.onDidChange]);
     assert.ok(api.model.sessions.size >= 8, `${api.model.sessions.size} sessions`);
+    // A cold list reads large files head-and-tail; the exact summaries follow as sessions/changed.
+    await until('exact counts (sessions/changed after the cold list)', () => api.model.sessions.all().every((s) => s.countsExact), 30000, [api.model.onDidChange]);
   });
   if (!api!) throw new Error('activation failed; nothing else can run');
 
