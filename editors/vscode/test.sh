@@ -79,7 +79,11 @@ code_server=$(bash scripts/install-code-server.sh "$tools" 4.100.3 | tail -1) ||
 # run happens in a private mount namespace where a scratch repository is bind-mounted there;
 # the machine's own directory is left alone.
 run=$(mktemp -d "${TMPDIR:-/tmp}/ss-vscode-run.XXXXXX")
-cleanup() { rm -rf "$run"; }
+status=1
+cleanup() {
+  # A failed run keeps its logs (code-server.log per run, the fixture home copies).
+  if [[ $status -eq 0 ]]; then rm -rf "$run"; else echo "logs kept in $run" >&2; fi
+}
 trap cleanup EXIT
 mkdir -p "$workspace" 2>/dev/null || true
 export SS_RUN=$run SS_REPO=$repo SS_CODE_SERVER=$code_server SS_VSIX=$here/dist/session-sidecar.vsix
