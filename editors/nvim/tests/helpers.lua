@@ -193,6 +193,67 @@ function H.append(path, data)
   f:close()
 end
 
+local function uuid()
+  local b = {}
+  for i = 1, 16 do
+    b[i] = math.random(0, 255)
+  end
+  b[7] = bit.bor(bit.band(b[7], 0x0f), 0x40)
+  b[9] = bit.bor(bit.band(b[9], 0x3f), 0x80)
+  local hex = vim.iter(b):map(function(x)
+    return ('%02x'):format(x)
+  end):join('')
+  return ('%s-%s-%s-%s-%s'):format(hex:sub(1, 8), hex:sub(9, 12), hex:sub(13, 16), hex:sub(17, 20), hex:sub(21, 32))
+end
+H.uuid = uuid
+
+--- One Claude Code turn as the CLI appends it: the user prompt, the assistant reply (with API
+--- usage) and the `last-prompt` row pointing at the reply. Returns the text and the reply uuid.
+function H.claude_turn(o)
+  local now = os.date('!%Y-%m-%dT%H:%M:%S.000Z')
+  local u, a = uuid(), uuid()
+  local common = {
+    isSidechain = false,
+    userType = 'external',
+    entrypoint = 'sdk-cli',
+    cwd = H.workspace,
+    sessionId = o.session,
+    version = '2.1.329',
+    gitBranch = o.branch or 'main',
+    timestamp = now,
+  }
+  local user = vim.tbl_extend('force', common, {
+    parentUuid = o.parent,
+    type = 'user',
+    message = { role = 'user', content = o.prompt },
+    uuid = u,
+  })
+  local assistant = vim.tbl_extend('force', common, {
+    parentUuid = u,
+    type = 'assistant',
+    uuid = a,
+    message = {
+      id = 'msg_' .. a:sub(1, 8),
+      type = 'message',
+      role = 'assistant',
+      model = 'claude-opus-5-5',
+      content = { { type = 'text', text = o.reply } },
+      stop_reason = 'end_turn',
+      usage = {
+        input_tokens = o.input_tokens or 5000,
+        output_tokens = 12,
+        cache_creation_input_tokens = 0,
+        cache_read_input_tokens = 0,
+      },
+    },
+  })
+  local last = { type = 'last-prompt', lastPrompt = o.prompt, leafUuid = a, sessionId = o.session }
+  local text = vim.json.encode(user) .. '\n' .. vim.json.encode(assistant) .. '\n' .. vim.json.encode(last) .. '\n'
+  return text, a
+end
+
+H.claude_dir = '/.claude/projects/-home-dev-acme-webapp'
+
 function H.write_output(name, text)
   vim.fn.mkdir(H.output_dir, 'p')
   local f = assert(io.open(H.output_dir .. '/' .. name, 'w'))

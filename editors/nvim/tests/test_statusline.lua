@@ -1,0 +1,102 @@
+-- require('session_sidecar').statusline(): the active session's context gauge, cached from
+-- sessions/contextUsage (seeded from the newest session at start), with warning/error groups.
+local H = dofile(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)) .. '/helpers.lua')
+
+local home = H.fixture_home()
+local sc = H.setup(home, { thresholds = { warn = 70, error = 90 } })
+
+local STL = "%{%v:lua.require'session_sidecar'.statusline()%}"
+
+local function eval()
+  local r = vim.api.nvim_eval_statusline(STL, { highlights = true, maxwidth = 200 })
+  local groups = {}
+  for _, h in ipairs(r.highlights or {}) do
+    table.insert(groups, h.group)
+  end
+  return r.str, groups
+end
+
+H.test('no sidecar yet: the statusline component is empty', function()
+  H.eq('', sc.statusline(), 'statusline')
+  H.eq('', eval(), 'evaluated')
+end)
+
+local state
+
+H.test('once started it shows the newest session\'s context fill', function()
+  state = H.start()
+  local newest = H.cli_json(home, { 'list', '--json', '--limit', '1' }).items[1]
+  H.truthy(newest.context ~= vim.NIL, 'the newest fixture session has a context fill')
+  H.wait(10000, function()
+    return state.context ~= nil
+  end, 'the gauge seeded')
+  local format = require('session_sidecar.format')
+  local want = ('ctx %s (%s/%s)'):format(
+    format.percent(newest.context.percent),
+    format.tokens(newest.context.usedTokens),
+    format.tokens(newest.context.contextWindow)
+  )
+  H.eq(want, sc.statusline_text(), 'plain text')
+  local str, groups = eval()
+  H.eq(want, str, 'evaluated statusline')
+  H.contains(groups, 'SessionSidecarContextOk', 'ok group')
+  H.eq(newest.id, sc.context().id, 'gauge session')
+end)
+
+local SID = 'f205d6e4-de5f-4f14-8702-317c76336a05'
+local parent = '5259aecd-719a-4fdf-afba-fe1ce884600a'
+
+local function turn(tokens, label)
+  local text, reply = H.claude_turn({
+    session = SID,
+    parent = parent,
+    prompt = label .. ' prompt',
+    reply = label .. ' reply',
+    input_tokens = tokens,
+  })
+  parent = reply
+  H.append(home .. H.claude_dir .. '/' .. SID .. '.jsonl', text)
+end
+
+H.test('a turn that fills 75% of the window turns the gauge to warning (sessions/contextUsage)', function()
+  local pushes = state.notifications['sessions/contextUsage'] or 0
+  turn(750000, 'warn')
+  H.wait(10000, function()
+    return sc.context() and sc.context().id == SID and sc.context().percent >= 75
+  end, 'contextUsage for the written session')
+  H.truthy((state.notifications['sessions/contextUsage'] or 0) > pushes, 'pushed by the sidecar')
+  H.eq('ctx 75% (750k/1M)', sc.statusline_text(), 'text')
+  local str, groups = eval()
+  H.eq('ctx 75% (750k/1M)', str, 'evaluated')
+  H.contains(groups, 'SessionSidecarContextWarn', 'warning group')
+  H.eq('warn', sc.context().level, 'level')
+end)
+
+H.test('95% turns it to error; the % sign is escaped for the statusline', function()
+  turn(950000, 'error')
+  H.wait(10000, function()
+    return sc.context() and sc.context().percent >= 95
+  end, 'contextUsage at 95%')
+  H.eq('%#SessionSidecarContextError#ctx 95%% (950k/1M)%*', sc.statusline(), 'raw component')
+  local str, groups = eval()
+  H.eq('ctx 95% (950k/1M)', str, 'evaluated')
+  H.contains(groups, 'SessionSidecarContextError', 'error group')
+end)
+
+H.test('the highlight groups exist and link to diagnostics by default', function()
+  for _, g in ipairs({ 'SessionSidecarContextOk', 'SessionSidecarContextWarn', 'SessionSidecarContextError' }) do
+    local hl = vim.api.nvim_get_hl(0, { name = g })
+    H.truthy(hl.link and hl.link:find('^Diagnostic'), g .. ' links to a Diagnostic group')
+  end
+end)
+
+H.test('a custom format function gets the gauge data', function()
+  require('session_sidecar.config').options.statusline.format = function(ctx)
+    return ('%s %d%%'):format(ctx.agent, math.floor(ctx.percent))
+  end
+  H.eq('claude 95%', sc.statusline_text(), 'custom text')
+  H.eq('%#SessionSidecarContextError#claude 95%%%*', sc.statusline(), 'custom, escaped')
+  require('session_sidecar.config').options.statusline.format = nil
+end)
+
+H.run()
