@@ -8,3 +8,4 @@ mod context;
 mod foundation;
 mod history;
 mod mutations;
+mod protocol_doc;
