@@ -20,6 +20,11 @@ for _, k in ipairs({ 'CLAUDE_CONFIG_DIR', 'QWEN_HOME', 'QWEN_RUNTIME_DIR', 'CODE
   vim.env[k] = nil
 end
 
+-- Messages go to the test log as comments, not into the middle of a result line.
+vim.notify = function(msg, level)
+  io.stdout:write(('# notify[%s]: %s\n'):format(tostring(level or vim.log.levels.INFO), tostring(msg):gsub('\n', ' ')))
+end
+
 --- Run a command (list argv), fail on a non-zero exit; returns stdout.
 function H.sh(argv, opts)
   local r = vim.system(argv, vim.tbl_extend('force', { text = true }, opts or {})):wait(60000)
@@ -143,8 +148,10 @@ end
 --- Capture vim.notify messages.
 function H.capture_notify()
   local msgs = {}
+  local print_it = vim.notify
   vim.notify = function(msg, level)
     table.insert(msgs, { msg = msg, level = level })
+    print_it(msg, level)
   end
   return msgs
 end

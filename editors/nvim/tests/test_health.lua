@@ -5,11 +5,11 @@ local H = dofile(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)) .. '/helper
 local home = H.fixture_home()
 
 local function checkhealth()
-  vim.cmd('checkhealth session_sidecar')
+  vim.cmd('silent checkhealth session_sidecar')
   local buf = vim.api.nvim_get_current_buf()
   H.eq('checkhealth', vim.bo[buf].filetype, 'a checkhealth buffer')
   local lines = H.lines(buf)
-  vim.cmd('tabclose')
+  vim.api.nvim_buf_delete(buf, { force = true })
   return lines, table.concat(lines, '\n')
 end
 

@@ -7,7 +7,7 @@ local m = protocol.methods
 
 local home = H.fixture_home()
 local PAGE = 3
-H.setup(home, { history = { page_size = PAGE }, truncate_bytes = 400 })
+H.setup(home, { history = { page_size = PAGE }, truncate_bytes = 40 })
 H.start()
 local history = require('session_sidecar.history')
 
@@ -84,7 +84,7 @@ H.test('[[ loads older pages above without moving the message under the cursor',
     pages = pages + 1
     H.eq(item.id, history.current_item().id, 'the cursor stays on its message after page ' .. pages)
     local _, start = history.item_at(buf, vim.api.nvim_win_get_cursor(0)[1] - 1)
-    H.eq(first[2] + 1, vim.api.nvim_win_get_cursor(0)[1] - start, 'same line within the message')
+    H.eq(2, vim.api.nvim_win_get_cursor(0)[1] - start, 'same line within the message')
     H.eq(screen_row, vim.fn.winline(), 'same screen row')
     H.truthy(pages < 50, 'paging ends')
   end
@@ -169,7 +169,7 @@ H.test('<CR> on a cut message loads it whole (sessions/message)', function()
       break
     end
   end
-  H.truthy(cut, 'a message cut at truncate_bytes = 400')
+  H.truthy(cut, 'a message cut at truncate_bytes = 40')
   vim.api.nvim_win_set_cursor(0, { cut.row + 1, 0 })
   local before = count('expanded')
   vim.cmd('execute "normal \\<CR>"')

@@ -130,7 +130,7 @@ function M.render_item(item)
       end
     elseif b.type == 'thinking' then
       local tl = split_lines(b.text)
-      add(('  ✻ thinking (%d lines)'):format(#tl), 'SessionSidecarTool')
+      add(('  ✻ thinking (%d line%s)'):format(#tl, #tl == 1 and '' or 's'), 'SessionSidecarTool')
       body(tl)
     elseif b.type == 'toolUse' then
       add(('  ⚙ %s  %s'):format(b.name or 'tool', format.truncate(tool_summary(b.input), 100)), 'SessionSidecarTool')
@@ -250,6 +250,9 @@ local function setup_window(win)
   vim.wo[win].relativenumber = false
   vim.wo[win].signcolumn = 'no'
   vim.wo[win].foldcolumn = '1'
+  -- A closed fold shows its first line as is (highlighted), not "+-- N lines".
+  vim.wo[win].foldtext = ''
+  vim.wo[win].fillchars = 'fold: '
 end
 
 -- ---------------------------------------------------------------------------------------------
@@ -476,6 +479,14 @@ function M.expand_at_cursor(done)
   end)
 end
 
+--- Make the window the buffer goes into: an Ex command ('split', 'vsplit', 'tab split', …);
+--- 'current' (or '' / 'edit') uses the current window.
+local function open_window(cmd)
+  if cmd and cmd ~= '' and cmd ~= 'current' and cmd ~= 'edit' then
+    vim.cmd(cmd)
+  end
+end
+
 local function find_buffer(name)
   for _, b in ipairs(vim.api.nvim_list_bufs()) do
     if vim.api.nvim_buf_is_valid(b) and vim.api.nvim_buf_get_name(b) == name then
@@ -513,7 +524,7 @@ function M.open(session, opts, done)
         if #wins > 0 then
           vim.api.nvim_set_current_win(wins[1])
         else
-          vim.cmd(opts.open or config.options.history.open)
+          open_window(opts.open or config.options.history.open)
           vim.api.nvim_win_set_buf(0, existing)
           setup_window(0)
         end
@@ -540,7 +551,7 @@ function M.open(session, opts, done)
       }
       M.buffers[buf] = h
       header(buf, h)
-      vim.cmd(opts.open or config.options.history.open)
+      open_window(opts.open or config.options.history.open)
       vim.api.nvim_win_set_buf(0, buf)
       setup_window(0)
       set_keys(buf)
@@ -582,6 +593,9 @@ function M.open(session, opts, done)
         header(buf, h)
         for _, win in ipairs(windows_of(buf)) do
           vim.api.nvim_win_set_cursor(win, { vim.api.nvim_buf_line_count(buf), 0 })
+          vim.api.nvim_win_call(win, function()
+            vim.cmd('normal! zb')
+          end)
         end
         -- Live: everything after the page we hold, without gaps or duplicates.
         client.request_state(state, m.subscribe, { session = ref, after = h.newer_cursor }, function(serr, sub)

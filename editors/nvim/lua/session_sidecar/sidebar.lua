@@ -104,7 +104,19 @@ function M.render(state, w, now)
       table.insert(help, k[pair[1]] .. ' ' .. pair[2])
     end
   end
-  add(table.concat(help, '  '), 'SessionSidecarMeta')
+  -- Key help, wrapped to the sidebar's width.
+  local line = ''
+  for _, item in ipairs(help) do
+    if line ~= '' and vim.fn.strdisplaywidth(line .. '  ' .. item) > w then
+      add(line, 'SessionSidecarMeta')
+      line = item
+    else
+      line = line == '' and item or (line .. '  ' .. item)
+    end
+  end
+  if line ~= '' then
+    add(line, 'SessionSidecarMeta')
+  end
   return lines, hls, map
 end
 
@@ -182,7 +194,7 @@ local function set_keys(buf)
     end),
     history = on_session(function(s)
       other_window()
-      require('session_sidecar.history').open(s, { open = 'edit' })
+      require('session_sidecar.history').open(s, { open = 'current' })
     end),
     fork = on_session(function(s)
       actions.fork(s)

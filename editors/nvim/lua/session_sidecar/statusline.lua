@@ -44,12 +44,12 @@ function M.context(bufnr)
     state = only
   end
   local c = state and state.context
-  if type(c) ~= 'table' or type(c.percent) ~= 'number' then
+  if type(c) ~= 'table' or (type(c.percent) ~= 'number' and type(c.usedTokens) ~= 'number') then
     return nil
   end
   local session = type(c.session) == 'table' and c.session or {}
   return {
-    percent = c.percent,
+    percent = type(c.percent) == 'number' and c.percent or nil,
     used_tokens = c.usedTokens,
     context_window = c.contextWindow,
     auto_compact_percent = not format.null(c.autoCompactPercent) and c.autoCompactPercent or nil,
@@ -69,6 +69,10 @@ function M.text(bufnr)
   local fmt = config.options.statusline and config.options.statusline.format
   if type(fmt) == 'function' then
     return fmt(ctx) or ''
+  end
+  if not ctx.percent or format.null(ctx.context_window) then
+    -- The window is unknown: tokens only.
+    return ('ctx %s'):format(format.tokens(ctx.used_tokens))
   end
   return ('ctx %s (%s/%s)'):format(
     format.percent(ctx.percent),
