@@ -135,4 +135,80 @@ H.test('auto: the sidecar already forked; the plugin says so and lists it', func
   H.truthy(state.sessions['claude:' .. forked.id], 'in the cache')
 end)
 
+-- A real repository: `git checkout -b` makes the sidecar send sessions/branchChanged itself.
+local function git(repo, args)
+  local argv = { 'git', '-C', repo }
+  vim.list_extend(argv, args)
+  return H.sh(argv, {
+    env = {
+      GIT_CONFIG_GLOBAL = '/dev/null',
+      GIT_CONFIG_NOSYSTEM = '1',
+      GIT_AUTHOR_NAME = 'Dev',
+      GIT_AUTHOR_EMAIL = 'dev@example.com',
+      GIT_COMMITTER_NAME = 'Dev',
+      GIT_COMMITTER_EMAIL = 'dev@example.com',
+    },
+  })
+end
+
+H.test('real git checkout: the sidecar reports the branch change and the prompt forks onto it', function()
+  client.stop_all()
+  H.wait(5000, function()
+    return next(client.states) == nil
+  end, 'the first sidecar stopped')
+  local base = vim.fn.tempname() .. '-git'
+  vim.fn.mkdir(base .. '/acme', 'p')
+  local repo = vim.uv.fs_realpath(base .. '/acme')
+  git(repo, { '-c', 'init.defaultBranch=main', 'init', '-q' })
+  vim.fn.writefile({ 'hello' }, repo .. '/notes.txt')
+  git(repo, { 'add', 'notes.txt' })
+  git(repo, { 'commit', '-q', '-m', 'c0' })
+  -- A home with the fixture session CAND rebound to this repository, on main.
+  local ghome = vim.fn.tempname() .. '-ghome'
+  local project = ghome .. '/.claude/projects/' .. repo:gsub('[^%w]', '-')
+  vim.fn.mkdir(project, 'p')
+  local src = H.repo .. '/tests/fixtures/home/.claude/projects/-home-dev-acme-webapp/' .. CAND .. '.jsonl'
+  local text = table.concat(vim.fn.readfile(src, 'b'), '\n')
+  text = text:gsub(vim.pesc('/home/dev/acme-webapp'), repo)
+  local dst = project .. '/' .. CAND .. '.jsonl'
+  vim.fn.writefile(vim.split(text, '\n'), dst, 'b')
+  H.setup(ghome, { workspace = repo, agents = { 'claude' }, fork_on_checkout = 'ask' })
+  local st = H.start()
+  H.eq('main', st.branch, 'the plugin reads the current branch')
+  H.truthy(st.sessions['claude:' .. CAND], 'the rebound session belongs to the repository')
+  local seen = {}
+  local off = client.on('branch', function(_, p)
+    table.insert(seen, p)
+  end)
+  local calls = H.stub_select(function(items, opts)
+    if opts.kind == 'session_sidecar.branch' then
+      return vim.iter(items):find(function(c)
+        return c.id == 'fork'
+      end)
+    end
+  end)
+  local forks, stop = on_action('fork')
+  git(repo, { 'checkout', '-q', '-b', 'feature/nvim' })
+  H.wait(10000, function()
+    return #seen > 0
+  end, 'sessions/branchChanged from the sidecar')
+  H.wait(15000, function()
+    return #forks == 1
+  end, 'the fork after the prompt')
+  stop()
+  off()
+  local p = seen[#seen]
+  H.eq('main', p.from, 'from')
+  H.eq('feature/nvim', p.to, 'to')
+  H.eq(CAND, p.candidate.id, 'candidate')
+  H.eq('feature/nvim', st.branch, 'the plugin follows the branch')
+  H.eq(1, #vim.tbl_filter(function(c)
+    return c.opts.kind == 'session_sidecar.branch'
+  end, calls), 'one prompt')
+  local s = forks[1].session
+  H.eq(CAND, s.forkedFrom.sessionId, 'forked from the candidate')
+  H.eq('feature/nvim', s.gitBranch, 'on the new branch')
+  H.eq(repo, s.cwd, 'in the repository')
+end)
+
 H.run()
