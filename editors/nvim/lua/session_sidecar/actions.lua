@@ -1,7 +1,8 @@
 --- Session actions: resume, continue, fork, compress, rename, delete, restore. Each takes a
 --- session reference (a SessionSummary, "agent:id", a full id or a unique 8+ char prefix; nil
 --- asks through the picker) and an optional `done(err, result)` callback. Every success also
---- fires `User SessionSidecarAction` with `data = { action = name, result = result }`.
+--- fires `User SessionSidecarAction` with `data = { action = name, result = result }`, every
+--- failure `User SessionSidecarActionFailed` with `data = { action, error, kind, message }`.
 local client = require('session_sidecar.client')
 local protocol = require('session_sidecar.protocol')
 local format = require('session_sidecar.format')
@@ -31,6 +32,11 @@ end
 
 local function fail(action, err, done)
   client.notify(('%s failed: %s'):format(action, client.error_message(err)), vim.log.levels.ERROR)
+  vim.api.nvim_exec_autocmds('User', {
+    pattern = 'SessionSidecarActionFailed',
+    modeline = false,
+    data = { action = action, error = err, kind = client.error_kind(err), message = client.error_message(err) },
+  })
   if done then
     done(err, nil)
   end
