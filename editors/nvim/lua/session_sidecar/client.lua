@@ -195,13 +195,28 @@ function M.key(s)
   return s.agent .. ':' .. s.id
 end
 
+--- Whether a summary belongs to the state's workspace. Only needed once the client listed
+--- `scope: "all"` (the sidecar then reports changes of every project): a session we already
+--- hold, or one recorded under the root.
+local function in_workspace(state, s)
+  if not state.saw_all or state.sessions[M.key(s)] then
+    return true
+  end
+  local cwd = type(s.cwd) == 'string' and s.cwd or nil
+  return cwd ~= nil and (cwd == state.root or vim.startswith(cwd, state.root .. '/'))
+end
+
 --- Upsert summaries into the cache; removals by SessionKey.
 local function apply_changes(state, p)
   for _, s in ipairs(p.added or {}) do
-    state.sessions[M.key(s)] = s
+    if in_workspace(state, s) then
+      state.sessions[M.key(s)] = s
+    end
   end
   for _, s in ipairs(p.updated or {}) do
-    state.sessions[M.key(s)] = s
+    if in_workspace(state, s) then
+      state.sessions[M.key(s)] = s
+    end
   end
   for _, k in ipairs(p.removed or {}) do
     state.sessions[M.key(k)] = nil
@@ -445,6 +460,9 @@ end
 --- Every workspace session (all pages of sessions/list); refreshes the cache.
 function M.list(state, params, cb)
   local items = {}
+  if params and params.scope == 'all' then
+    state.saw_all = true
+  end
   local function page(cursor)
     local p = vim.tbl_extend('force', { limit = 1000 }, params or {})
     p.cursor = cursor

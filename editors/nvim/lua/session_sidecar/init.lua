@@ -66,8 +66,13 @@ function M.setup(opts)
   require('session_sidecar.history')
   require('session_sidecar.sidebar')
   if config.options.autostart then
+    -- Only inside a project (a git root, or the workspace option): a sidecar for a bare home
+    -- directory would treat every session under it as the workspace's.
     local function start()
-      if config.server_path() then
+      if not config.server_path() then
+        return
+      end
+      if config.options.workspace or vim.fs.root(vim.fn.getcwd(), '.git') then
         M.start()
       end
     end
