@@ -506,6 +506,22 @@ function M.sorted(state)
   return out
 end
 
+--- Tell every running sidecar the settings it takes at run time (forkOnCheckout), through
+--- `workspace/didChangeConfiguration`.
+function M.push_settings()
+  local settings = { sessionSidecar = { forkOnCheckout = config.options.fork_on_checkout } }
+  for id, state in pairs(M.states) do
+    local c = client_by_id(id)
+    if c and state.ready and not is_stopped(c) then
+      if has_011 then
+        c:notify('workspace/didChangeConfiguration', { settings = settings })
+      else
+        c.notify('workspace/didChangeConfiguration', { settings = settings })
+      end
+    end
+  end
+end
+
 --- Stop every sidecar this plugin started.
 function M.stop_all()
   for id in pairs(M.states) do

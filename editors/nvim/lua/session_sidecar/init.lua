@@ -51,6 +51,10 @@ function M.setup(opts)
   end
   configured = true
   define_highlights()
+  -- Running sidecars follow a changed fork_on_checkout policy.
+  if package.loaded['session_sidecar.client'] then
+    require('session_sidecar.client').push_settings()
+  end
   local group = vim.api.nvim_create_augroup('session_sidecar', { clear = true })
   vim.api.nvim_create_autocmd('ColorScheme', { group = group, callback = define_highlights })
   for name, lhs in pairs(config.options.keymaps or {}) do
