@@ -28,8 +28,8 @@ H.test('once started it shows the newest session\'s context fill', function()
   local newest = H.cli_json(home, { 'list', '--json', '--limit', '1' }).items[1]
   H.truthy(newest.context ~= vim.NIL, 'the newest fixture session has a context fill')
   H.wait(10000, function()
-    return state.context ~= nil
-  end, 'the gauge seeded')
+    return sc.context() and sc.context().id == newest.id
+  end, 'the gauge on the newest session ' .. newest.id)
   local format = require('session_sidecar.format')
   local want = ('ctx %s (%s/%s)'):format(
     format.percent(newest.context.percent),
@@ -59,12 +59,10 @@ local function turn(tokens, label)
 end
 
 H.test('a turn that fills 75% of the window turns the gauge to warning (sessions/contextUsage)', function()
-  local pushes = state.notifications['sessions/contextUsage'] or 0
   turn(750000, 'warn')
   H.wait(10000, function()
     return sc.context() and sc.context().id == SID and sc.context().percent >= 75
   end, 'contextUsage for the written session')
-  H.truthy((state.notifications['sessions/contextUsage'] or 0) > pushes, 'pushed by the sidecar')
   H.eq('ctx 75% (750k/1M)', sc.statusline_text(), 'text')
   local str, groups = eval()
   H.eq('ctx 75% (750k/1M)', str, 'evaluated')
@@ -97,6 +95,33 @@ H.test('a custom format function gets the gauge data', function()
   H.eq('claude 95%', sc.statusline_text(), 'custom text')
   H.eq('%#SessionSidecarContextError#claude 95%%%*', sc.statusline(), 'custom, escaped')
   require('session_sidecar.config').options.statusline.format = nil
+end)
+
+H.test('statusline() never sends a request: it reads what sessions/contextUsage pushed', function()
+  local client = require('session_sidecar.client')
+  local sent = 0
+  local orig = client.request_state
+  client.request_state = function(...)
+    sent = sent + 1
+    return orig(...)
+  end
+  -- A push for the active session, delivered through the plugin's own handler.
+  local status = vim.deepcopy(state.context)
+  status.usedTokens, status.percent = 812345, 81.2
+  client.handler('sessions/contextUsage')(nil, status, { client_id = state.client_id })
+  for _ = 1, 100 do
+    sc.statusline()
+  end
+  H.eq('ctx 81% (812.3k/1M)', sc.statusline_text(), 'the pushed figures')
+  H.eq('warn', sc.context().level, 'level')
+  -- A push about a session older than the newest one is not the active session's.
+  local older = vim.deepcopy(status)
+  older.session = { agent = 'claude', id = 'a0a51dc5-d7b2-43b0-80f6-e51fa390a987' }
+  older.percent, older.usedTokens = 1.5, 15000
+  client.handler('sessions/contextUsage')(nil, older, { client_id = state.client_id })
+  H.eq('ctx 81% (812.3k/1M)', sc.statusline_text(), 'ignored')
+  client.request_state = orig
+  H.eq(0, sent, 'no request')
 end)
 
 H.run()

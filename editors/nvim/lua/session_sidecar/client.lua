@@ -225,6 +225,76 @@ end
 
 local handlers = {}
 
+--- The workspace's active session: the one most recently written.
+function M.newest(state)
+  local best
+  for _, s in pairs(state.sessions) do
+    if not best or s.lastModified > best.lastModified then
+      best = s
+    end
+  end
+  return best
+end
+
+local function set_context(state, status)
+  state.context = status
+  state.context_at = vim.uv.now()
+  emit('context', state, status)
+end
+
+--- Keep the gauge on the active session. Pushes (sessions/contextUsage) are the normal path; when
+--- the newest session in the cache is not the gauge's, or it was written and no push followed
+--- within the protocol's 300 ms (+ margin), ask sessions/context once.
+local CONTEXT_GRACE_MS = 600
+function M.follow_active(state)
+  local n = M.newest(state)
+  if not n or n.context == nil or n.context == vim.NIL then
+    return
+  end
+  local key = M.key(n)
+  local cur = type(state.context) == 'table' and type(state.context.session) == 'table' and state.context.session
+  local same = cur and cur.agent == n.agent and cur.id == n.id
+  local stamp = key .. '@' .. n.lastModified
+  if state.context_stamp == stamp then
+    return
+  end
+  local asked_at = vim.uv.now()
+  local function fetch()
+    if state.context_stamp == stamp then
+      return
+    end
+    if same and (state.context_at or 0) >= asked_at then
+      state.context_stamp = stamp -- a push for it came in meanwhile
+      return
+    end
+    state.context_stamp = stamp
+    M.request_state(state, protocol.methods.context, { session = key }, function(err, status)
+      local now_newest = M.newest(state)
+      if not now_newest or M.key(now_newest) ~= key then
+        return
+      end
+      if not err and type(status) == 'table' then
+        set_context(state, status)
+      elseif not same then
+        -- A sidecar without sessions/context: the summary's fill.
+        local c = n.context
+        set_context(state, {
+          session = { agent = n.agent, id = n.id },
+          usedTokens = c.usedTokens,
+          contextWindow = c.contextWindow,
+          percent = c.percent,
+          model = n.model,
+        })
+      end
+    end)
+  end
+  if same then
+    vim.defer_fn(fetch, CONTEXT_GRACE_MS)
+  else
+    fetch()
+  end
+end
+
 handlers[protocol.notifications.changed] = function(_, params, ctx)
   local state = state_for_ctx(ctx)
   if not state or type(params) ~= 'table' then
@@ -232,6 +302,9 @@ handlers[protocol.notifications.changed] = function(_, params, ctx)
   end
   apply_changes(state, params)
   emit('sessions', state, params)
+  if state.listed then
+    M.follow_active(state)
+  end
 end
 
 handlers[protocol.notifications.appended] = function(_, params, ctx)
@@ -243,10 +316,17 @@ end
 
 handlers[protocol.notifications.context_usage] = function(_, params, ctx)
   local state = state_for_ctx(ctx)
-  if state and type(params) == 'table' then
-    state.context = params
-    emit('context', state, params)
+  if not state or type(params) ~= 'table' or type(params.session) ~= 'table' then
+    return
   end
+  -- Only the active session's usage moves the gauge: a push for a session the cache knows to be
+  -- older than the newest one is not about the active session.
+  local s = state.sessions[M.key(params.session)]
+  local n = M.newest(state)
+  if s and n and s.lastModified < n.lastModified then
+    return
+  end
+  set_context(state, params)
 end
 
 handlers[protocol.notifications.branch_changed] = function(_, params, ctx)
@@ -290,42 +370,14 @@ local function send(state, method, params, cb)
 end
 
 local function on_ready(state)
-  -- Fill the session cache, then seed the context gauge from the newest session.
-  M.list(state, {}, function(err, items)
+  -- Fill the session cache, then point the context gauge at the newest session.
+  M.list(state, {}, function(err)
     if err then
       return
     end
     state.listed = true
     emit('sessions', state, { added = {}, updated = {}, removed = {}, reset = true })
-    if state.context == nil then
-      local newest = items[1]
-      if newest and newest.context ~= nil and newest.context ~= vim.NIL then
-        M.request_state(
-          state,
-          protocol.methods.context,
-          { session = M.key(newest) },
-          function(cerr, status)
-            if state.context ~= nil then
-              return -- a live push won
-            end
-            if not cerr and type(status) == 'table' then
-              state.context = status
-            else
-              local c = newest.context
-              state.context = {
-                session = { agent = newest.agent, id = newest.id },
-                usedTokens = c.usedTokens,
-                contextWindow = c.contextWindow,
-                percent = c.percent,
-                model = newest.model,
-                seeded = true,
-              }
-            end
-            emit('context', state, state.context)
-          end
-        )
-      end
-    end
+    M.follow_active(state)
   end)
 end
 
