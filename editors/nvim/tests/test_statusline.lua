@@ -124,4 +124,20 @@ H.test('statusline() never sends a request: it reads what sessions/contextUsage 
   H.eq(0, sent, 'no request')
 end)
 
+H.test('a new session becomes the active one: no gauge until its first model turn, then its own', function()
+  local id = H.uuid()
+  local text = H.claude_turn({ session = id, parent = vim.NIL, prompt = 'a brand new session', reply = 'first answer', input_tokens = 420000 })
+  local lines = vim.split(text, '\n', { trimempty = true })
+  local path = home .. H.claude_dir .. '/' .. id .. '.jsonl'
+  H.append(path, lines[1] .. '\n')
+  H.wait(10000, function()
+    return state.sessions['claude:' .. id] ~= nil and sc.statusline_text() == ''
+  end, 'the new session listed and the gauge cleared')
+  H.append(path, lines[2] .. '\n' .. lines[3] .. '\n')
+  H.wait(10000, function()
+    return sc.context() and sc.context().id == id
+  end, 'the gauge on the new session')
+  H.eq('ctx 42% (420k/1M)', sc.statusline_text(), 'its fill')
+end)
+
 H.run()

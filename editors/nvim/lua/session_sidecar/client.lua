@@ -248,12 +248,20 @@ end
 local CONTEXT_GRACE_MS = 600
 function M.follow_active(state)
   local n = M.newest(state)
-  if not n or n.context == nil or n.context == vim.NIL then
+  if not n then
     return
   end
   local key = M.key(n)
   local cur = type(state.context) == 'table' and type(state.context.session) == 'table' and state.context.session
   local same = cur and cur.agent == n.agent and cur.id == n.id
+  if n.context == nil or n.context == vim.NIL then
+    -- The active session has no model turn yet: no gauge rather than another session's.
+    if state.context ~= nil and not same then
+      state.context = nil
+      emit('context', state, nil)
+    end
+    return
+  end
   local stamp = key .. '@' .. n.lastModified
   if state.context_stamp == stamp then
     return
