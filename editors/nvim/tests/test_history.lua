@@ -184,6 +184,48 @@ H.test('<CR> on a cut message loads it whole (sessions/message)', function()
   H.eq(vim.json.encode(direct.content), vim.json.encode(whole.content), 'the whole content')
 end)
 
+H.test('rendering: compaction banners, folded summaries, tool calls, errors, images', function()
+  local lines = history.render_item({
+    id = 'x',
+    role = 'system',
+    content = {
+      { type = 'compaction', trigger = 'manual', preTokens = 9000, postTokens = 6800 },
+      { type = 'text', text = 'summary line 1\nsummary line 2' },
+    },
+  })
+  H.eq({
+    '● system',
+    '  ━━ compacted (manual) 9k → 6.8k tokens ━━',
+    '  ≡ compaction summary (2 lines)',
+    history.BODY .. 'summary line 1',
+    history.BODY .. 'summary line 2',
+    '',
+  }, lines, 'qwen-style compaction item')
+  lines = history.render_item({
+    id = 'y',
+    role = 'assistant',
+    model = 'm',
+    timestamp = '2026-11-21T06:23:01.000Z',
+    truncated = true,
+    content = {
+      { type = 'toolUse', id = 't', name = 'exec_command', input = { cmd = 'ls -a', yield_time_ms = 1000 } },
+      { type = 'toolResult', toolUseId = 't', content = 'boom', isError = true },
+      { type = 'image', mediaType = 'image/png' },
+    },
+  })
+  H.eq({
+    '● assistant · 2026-11-21 06:23 · m',
+    '  ⚙ exec_command  ls -a',
+    history.BODY .. 'cmd: ls -a',
+    history.BODY .. 'yield_time_ms: 1000',
+    '  ⎿ error (1 line)',
+    history.BODY .. 'boom',
+    '  [image image/png]',
+    '  … cut; <CR> loads the whole message',
+    '',
+  }, lines, 'tools, error, image, cut')
+end)
+
 H.test('wiping the buffer unsubscribes', function()
   local h = history.buffers[buf]
   local sub = h.subscription

@@ -63,7 +63,19 @@ local function json(v)
   return ok and s or vim.inspect(v)
 end
 
-local SHORT_KEYS = { 'command', 'file_path', 'path', 'pattern', 'query', 'url', 'description', 'prompt' }
+local SHORT_KEYS = {
+  'command',
+  'cmd',
+  'file_path',
+  'absolute_path',
+  'path',
+  'dir_path',
+  'pattern',
+  'query',
+  'url',
+  'description',
+  'prompt',
+}
 
 local function tool_summary(input)
   if type(input) ~= 'table' then
@@ -96,8 +108,20 @@ local function tool_body(input)
   return out
 end
 
+local function has_compaction(item)
+  for _, b in ipairs(item.content or {}) do
+    if b.type == 'compaction' then
+      return true
+    end
+  end
+  return false
+end
+
 --- Lines and highlights of one HistoryItem: returns lines, hls ({row, col_start, col_end, group}).
-function M.render_item(item)
+--- `opts.summary`: the item is (or carries) a compaction summary: its text is folded.
+function M.render_item(item, opts)
+  opts = opts or {}
+  local fold_text = opts.summary or has_compaction(item)
   local lines, hls = {}, {}
   local function add(line, group)
     table.insert(lines, line)
@@ -124,7 +148,11 @@ function M.render_item(item)
     end
   end
   for _, b in ipairs(item.content or {}) do
-    if b.type == 'text' then
+    if b.type == 'text' and fold_text then
+      local tl = split_lines(b.text)
+      add(('  ≡ compaction summary (%d line%s)'):format(#tl, #tl == 1 and '' or 's'), 'SessionSidecarMeta')
+      body(tl)
+    elseif b.type == 'text' then
       for _, l in ipairs(split_lines(b.text)) do
         add('  ' .. l)
       end
@@ -170,10 +198,14 @@ end
 
 local function render(items, seen)
   local lines, hls, starts, kept = {}, {}, {}, {}
+  local after_compaction = false
   for _, item in ipairs(items) do
+    -- The message right after a compaction is the summary the agent continues from.
+    local summary = after_compaction and item.role == 'user'
+    after_compaction = has_compaction(item)
     if not seen[item.id] then
       seen[item.id] = true
-      local l, h = M.render_item(item)
+      local l, h = M.render_item(item, { summary = summary })
       table.insert(starts, #lines)
       table.insert(kept, item)
       for _, hl in ipairs(h) do
