@@ -238,15 +238,15 @@ end
 
 local function set_context(state, status)
   state.context = status
-  state.context_at = vim.uv.now()
   emit('context', state, status)
 end
 
---- Keep the gauge on the active session. Pushes (sessions/contextUsage) are the normal path; when
---- the newest session in the cache is not the gauge's, or it was written and no push followed
---- within the protocol's 300 ms (+ margin), ask sessions/context once.
+--- Keep the gauge on the active session (the newest in the cache). Pushes
+--- (sessions/contextUsage) are the normal path; a push that arrived while the cache still had its
+--- session as older is held and used once the change notice makes it the newest. When no push
+--- comes within the protocol's 300 ms (+ margin), one sessions/context makes it up.
 local CONTEXT_GRACE_MS = 600
-function M.follow_active(state)
+function M.follow_active(state, immediate)
   local n = M.newest(state)
   if not n then
     return
@@ -266,13 +266,27 @@ function M.follow_active(state)
   if state.context_stamp == stamp then
     return
   end
-  local asked_at = vim.uv.now()
+  local now = vim.uv.now()
+  local held = state.held[key]
+  if held and held.at >= now - CONTEXT_GRACE_MS then
+    state.held[key] = nil
+    state.context_stamp = stamp
+    state.pushed[key] = held.at
+    set_context(state, held.params)
+    return
+  end
+  local asked_at = now
   local function fetch()
     if state.context_stamp == stamp then
       return
     end
-    if same and (state.context_at or 0) >= asked_at then
-      state.context_stamp = stamp -- a push for it came in meanwhile
+    local still = M.newest(state)
+    if not still or M.key(still) ~= key then
+      return -- another session became the newest; its own change notice follows it
+    end
+    -- A push for it shortly before or after the change notice: nothing to make up.
+    if (state.pushed[key] or -math.huge) >= asked_at - CONTEXT_GRACE_MS then
+      state.context_stamp = stamp
       return
     end
     state.context_stamp = stamp
@@ -296,10 +310,10 @@ function M.follow_active(state)
       end
     end)
   end
-  if same then
-    vim.defer_fn(fetch, CONTEXT_GRACE_MS)
-  else
+  if immediate then
     fetch()
+  else
+    vim.defer_fn(fetch, CONTEXT_GRACE_MS)
   end
 end
 
@@ -331,9 +345,13 @@ handlers[protocol.notifications.context_usage] = function(_, params, ctx)
   -- older than the newest one is not about the active session.
   local s = state.sessions[M.key(params.session)]
   local n = M.newest(state)
+  local key = M.key(params.session)
   if s and n and s.lastModified < n.lastModified then
+    -- Not the newest as far as the cache knows: keep it for the change notice that may follow.
+    state.held[key] = { params = params, at = vim.uv.now() }
     return
   end
+  state.pushed[key] = vim.uv.now()
   set_context(state, params)
 end
 
@@ -385,7 +403,7 @@ local function on_ready(state)
     end
     state.listed = true
     emit('sessions', state, { added = {}, updated = {}, removed = {}, reset = true })
-    M.follow_active(state)
+    M.follow_active(state, true)
   end)
 end
 
@@ -471,6 +489,8 @@ function M.ensure(root)
     context = nil,
     branch = M.git_branch(root),
     notifications = {},
+    pushed = {},
+    held = {},
     queue = {},
   }
   M.states[id] = state
