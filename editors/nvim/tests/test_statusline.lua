@@ -120,8 +120,17 @@ H.test('statusline() never sends a request: it reads what sessions/contextUsage 
   older.percent, older.usedTokens = 1.5, 15000
   client.handler('sessions/contextUsage')(nil, older, { client_id = state.client_id })
   H.eq('ctx 81% (812.3k/1M)', sc.statusline_text(), 'ignored')
+  -- ... unless the change notice that makes it the newest follows: then it is the active one.
+  local original = state.sessions['claude:a0a51dc5-d7b2-43b0-80f6-e51fa390a987']
+  local summary = vim.deepcopy(original)
+  summary.lastModified = os.date('!%Y-%m-%dT%H:%M:%S.999Z', os.time() + 60)
+  client.handler('sessions/changed')(nil, { added = {}, updated = { summary }, removed = {} }, { client_id = state.client_id })
+  H.eq('ctx 1.5% (15k/1M)', sc.statusline_text(), 'the held push')
+  -- Past the grace period no make-up request goes out either.
+  vim.wait(800)
   client.request_state = orig
   H.eq(0, sent, 'no request')
+  state.sessions['claude:a0a51dc5-d7b2-43b0-80f6-e51fa390a987'] = original
 end)
 
 H.test('a new session becomes the active one: no gauge until its first model turn, then its own', function()
