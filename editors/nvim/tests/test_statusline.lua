@@ -139,14 +139,19 @@ H.test('a new session becomes the active one: no gauge until its first model tur
   local lines = vim.split(text, '\n', { trimempty = true })
   local path = home .. H.claude_dir .. '/' .. id .. '.jsonl'
   H.append(path, lines[1] .. '\n')
-  H.wait(10000, function()
+  local trail = {}
+  local off = require('session_sidecar.client').on('context', function(_, p)
+    table.insert(trail, p and (p.session.id:sub(1, 8) .. ' ' .. tostring(p.percent)) or 'cleared')
+  end)
+  local ok = pcall(H.wait, 10000, function()
     return state.sessions['claude:' .. id] ~= nil and sc.statusline_text() == ''
-  end, 'the new session listed and the gauge cleared')
+  end)
+  off()
+  H.truthy(ok, 'the new session listed and the gauge cleared: ' .. vim.inspect({ trail = trail, text = sc.statusline_text(), newest = require('session_sidecar.client').newest(state).id, new = id }))
   H.append(path, lines[2] .. '\n' .. lines[3] .. '\n')
   H.wait(10000, function()
-    return sc.context() and sc.context().id == id
-  end, 'the gauge on the new session')
-  H.eq('ctx 42% (420k/1M)', sc.statusline_text(), 'its fill')
+    return sc.context() and sc.context().id == id and sc.statusline_text() == 'ctx 42% (420k/1M)'
+  end, 'the gauge on the new session at 42%')
 end)
 
 H.run()

@@ -246,6 +246,7 @@ end
 --- session as older is held and used once the change notice makes it the newest. When no push
 --- comes within the protocol's 300 ms (+ margin), one sessions/context makes it up.
 local CONTEXT_GRACE_MS = 600
+local PUSH_LEAD_MS = 150
 function M.follow_active(state, immediate)
   local n = M.newest(state)
   if not n then
@@ -284,8 +285,9 @@ function M.follow_active(state, immediate)
     if not still or M.key(still) ~= key then
       return -- another session became the newest; its own change notice follows it
     end
-    -- A push for it shortly before or after the change notice: nothing to make up.
-    if (state.pushed[key] or -math.huge) >= asked_at - CONTEXT_GRACE_MS then
+    -- A push for it right before (the same write: the sidecar spaces its pushes 300 ms apart)
+    -- or after the change notice: nothing to make up.
+    if (state.pushed[key] or -math.huge) >= asked_at - PUSH_LEAD_MS then
       state.context_stamp = stamp
       return
     end

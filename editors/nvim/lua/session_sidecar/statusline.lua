@@ -47,6 +47,9 @@ function M.context(bufnr)
   if type(c) ~= 'table' or (type(c.percent) ~= 'number' and type(c.usedTokens) ~= 'number') then
     return nil
   end
+  if c.usedTokens == 0 then
+    return nil -- a session before its first model turn: nothing to gauge yet
+  end
   local session = type(c.session) == 'table' and c.session or {}
   return {
     percent = type(c.percent) == 'number' and c.percent or nil,
