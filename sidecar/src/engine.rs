@@ -48,11 +48,15 @@ pub struct Sidecar {
     pub index: Index,
     cache: Cache,
     loaded: Mutex<Loaded>,
+    /// Held while a scope is being loaded, so concurrent callers wait instead of loading twice.
+    load_lock: Mutex<()>,
     outbound: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Outbound>>>,
     pub subscriptions: DashMap<String, Subscription>,
     /// Serialises subscription pushes so appended items keep their order.
     pub push_lock: Mutex<()>,
     cache_dirty: AtomicBool,
+    /// Wakes the background worker that reads whole the files a cold list read head-and-tail.
+    completion: Mutex<Option<std::sync::mpsc::Sender<()>>>,
 }
 
 impl Sidecar {
@@ -72,11 +76,46 @@ impl Sidecar {
             index,
             cache,
             loaded: Mutex::new(Loaded::default()),
+            load_lock: Mutex::new(()),
             outbound: Mutex::new(None),
             subscriptions: DashMap::new(),
             push_lock: Mutex::new(()),
             cache_dirty: AtomicBool::new(false),
+            completion: Mutex::new(None),
         })
+    }
+
+    /// Start the worker that fills in exact counts after cold loads and pushes them as
+    /// `sessions/changed` updates (the server does this; the CLI completes counts inline).
+    pub fn start_background(self: &Arc<Self>) {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        *self.completion.lock().unwrap() = Some(tx);
+        let weak = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("exact-counts".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    while rx.try_recv().is_ok() {}
+                    let Some(sc) = weak.upgrade() else { return };
+                    let updated = sc.complete_counts();
+                    if !updated.is_empty() {
+                        let all = sc.all_loaded();
+                        let updated: Vec<_> = updated
+                            .into_iter()
+                            .filter(|s| all || sc.summary_in_workspace(s))
+                            .collect();
+                        if !updated.is_empty() {
+                            sc.notify(Outbound::Changed(ChangedParams {
+                                updated,
+                                ..Default::default()
+                            }));
+                        }
+                    }
+                    sc.save_cache_if_dirty();
+                }
+            })
+            .expect("spawn exact-counts worker");
+        let _ = self.completion.lock().unwrap().as_ref().map(|t| t.send(()));
     }
 
     pub fn set_outbound(&self, tx: tokio::sync::mpsc::UnboundedSender<Outbound>) {
@@ -111,6 +150,7 @@ impl Sidecar {
     /// Index the sessions of the scope if that was not done yet. Large files not seen before
     /// are read head-and-tail only; `complete_counts` reads them whole afterwards.
     pub fn ensure_loaded(&self, scope: Scope) -> Result<()> {
+        let _loading = self.load_lock.lock().unwrap();
         {
             let l = self.loaded.lock().unwrap();
             if l.all || (scope == Scope::Workspace && l.workspace) {
@@ -118,6 +158,7 @@ impl Sidecar {
             }
         }
         let ws = self.workspace();
+        let started = std::time::Instant::now();
         let mut errors = Vec::new();
         for store in &self.stores {
             let files = match scope {
@@ -139,6 +180,12 @@ impl Sidecar {
                 Err(e) => errors.push(e),
             }
         }
+        tracing::info!(
+            "indexed {:?} scope: {} sessions in {:?}",
+            scope,
+            self.index.entries.len(),
+            started.elapsed()
+        );
         let mut l = self.loaded.lock().unwrap();
         match scope {
             Scope::Workspace => l.workspace = true,
@@ -153,6 +200,9 @@ impl Sidecar {
         }
         for e in errors {
             tracing::warn!("{e}");
+        }
+        if let Some(tx) = self.completion.lock().unwrap().as_ref() {
+            let _ = tx.send(());
         }
         Ok(())
     }

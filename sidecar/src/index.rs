@@ -74,6 +74,9 @@ pub fn scan_file(
     let key = FileKey::of(&meta);
     if let Some((pk, ps)) = prior {
         let same_file = pk.dev == key.dev && pk.ino == key.ino;
+        if ps.partial && *pk == key && mode == ReadMode::Lite {
+            return Ok((key, ps.clone()));
+        }
         if same_file && !ps.partial && key.size >= ps.offset {
             if *pk == key {
                 return Ok((key, ps.clone()));
@@ -92,15 +95,7 @@ pub fn scan_file(
     }
     let mut st = ScanState::default();
     if mode == ReadMode::Lite && key.size > 2 * LITE_WINDOW {
-        let ht = transcript::read_head_tail(&mut f, key.size, LITE_WINDOW)?;
-        for line in transcript::lines_in(&ht.head, false) {
-            store.scan_line(&mut st, line);
-        }
-        for line in transcript::lines_in(&ht.tail, true) {
-            store.scan_line(&mut st, line);
-        }
-        st.partial = true;
-        st.offset = 0;
+        lite_scan(store, &mut f, key.size, &mut st)?;
         return Ok((key, st));
     }
     let end = transcript::for_each_line(&mut f, 0, |_, line| {
@@ -110,6 +105,52 @@ pub fn scan_file(
     st.offset = end;
     st.fingerprint = transcript::fingerprint(&mut f, end)?;
     Ok((key, st))
+}
+
+/// A cold read of a large file: lines from the head until the store has what the head gives
+/// (first prompt, creation time, cwd), and lines from the tail, read backwards, until it has what
+/// the tail gives (latest title, branch, model, usage) — each side within the SDK's 64 KiB window.
+/// The tail lines are then folded in file order, so "last wins" fields stay right.
+fn lite_scan(
+    store: &dyn SessionStore,
+    f: &mut File,
+    size: u64,
+    st: &mut ScanState,
+) -> io::Result<()> {
+    let ht = transcript::read_head_tail(f, size, LITE_WINDOW)?;
+    // Head: every line until the store has what the head gives; past that, only title/tag
+    // records (the SDK takes a title from the head when the tail has none).
+    let mut done = false;
+    for line in transcript::lines_in(&ht.head, false) {
+        if !done || store.lite_metadata_line(line) {
+            store.scan_line(st, line);
+        }
+        done = done || store.lite_head_done(st);
+    }
+    // Tail, backwards: every line until the store has what the tail gives; before that point only
+    // title/tag records. Then fold them in file order so "last wins" fields stay right.
+    let tail_lines: Vec<&[u8]> = transcript::lines_in(&ht.tail, true).collect();
+    let mut probe = ScanState::default();
+    let mut start = tail_lines.len();
+    while start > 0 {
+        start -= 1;
+        store.scan_line(&mut probe, tail_lines[start]);
+        if store.lite_tail_done(&probe) {
+            break;
+        }
+    }
+    for line in tail_lines[..start]
+        .iter()
+        .filter(|l| store.lite_metadata_line(l))
+    {
+        store.scan_line(st, line);
+    }
+    for line in &tail_lines[start..] {
+        store.scan_line(st, line);
+    }
+    st.partial = true;
+    st.offset = 0;
+    Ok(())
 }
 
 impl Index {

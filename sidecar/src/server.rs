@@ -215,20 +215,13 @@ impl LanguageServer for Backend {
             }
         });
         *self.watcher.lock().unwrap() = Some(crate::watcher::start(&sc));
-        // Index the workspace, then fill in exact counts and tell the client.
+        // Index the workspace; the background worker then fills in exact counts and tells the client.
+        sc.start_background();
         let sc2 = sc.clone();
         tokio::task::spawn_blocking(move || {
             if let Err(e) = sc2.ensure_loaded(p::Scope::Workspace) {
                 tracing::warn!("initial index: {e}");
             }
-            let updated = sc2.complete_counts();
-            if !updated.is_empty() {
-                sc2.notify(Outbound::Changed(p::ChangedParams {
-                    updated,
-                    ..Default::default()
-                }));
-            }
-            sc2.save_cache_if_dirty();
         });
         let _ = &self.git_watch;
     }

@@ -136,7 +136,7 @@ pub struct HeadTail {
 
 pub fn read_head_tail(file: &mut File, size: u64, window: u64) -> io::Result<HeadTail> {
     file.seek(SeekFrom::Start(0))?;
-    let mut head = Vec::with_capacity(window.min(size) as usize);
+    let mut head = Vec::with_capacity(window.min(size) as usize + 1);
     file.by_ref().take(window).read_to_end(&mut head)?;
     let head_end = match memchr::memrchr(b'\n', &head) {
         Some(i) => (i + 1) as u64,
@@ -145,6 +145,7 @@ pub fn read_head_tail(file: &mut File, size: u64, window: u64) -> io::Result<Hea
     let mut tail = Vec::new();
     if size > window {
         let start = size.saturating_sub(window).max(head_end);
+        tail.reserve_exact((size - start) as usize);
         file.seek(SeekFrom::Start(start))?;
         file.by_ref().take(window).read_to_end(&mut tail)?;
     }

@@ -342,3 +342,48 @@ fn warm_start_reuses_the_cache() {
     let b = home.cli_json(&["list", "--workspace", WS, "--json", "--agent", "claude"]);
     assert_eq!(a, b);
 }
+
+/// The generated corpus (compactions, renames, forks, large files): a cold list over stdio (head
+/// and tail of large files only) and the CLI's full read both agree with the official SDK.
+#[test]
+fn corpus_cold_and_full_lists_match_the_sdk() {
+    let home = FixtureHome::corpus();
+    for project in ["project-000", "project-001", "project-002"] {
+        let ws = format!("/home/dev/src/{project}");
+        let golden: Value = serde_json::from_str(
+            &std::fs::read_to_string(repo_root().join(format!(
+                "tests/golden/sdk_list_sessions_corpus/-home-dev-src-{project}.json"
+            )))
+            .unwrap(),
+        )
+        .unwrap();
+        let sdk = golden["sessions"].as_array().unwrap();
+        let mut s = Server::start(&home, &ws, json!({"agents": ["claude"]}));
+        let cold = s.call("sessions/list", json!({}));
+        s.shutdown();
+        let full = home.cli_json(&["list", "--workspace", &ws, "--json", "--agent", "claude"]);
+        for result in [&cold, &full] {
+            let ours = result["items"].as_array().unwrap();
+            assert_eq!(ours.len(), sdk.len(), "{project}");
+            for (g, o) in sdk.iter().zip(ours) {
+                let id = g["session_id"].as_str().unwrap();
+                assert_eq!(o["id"], g["session_id"], "{project} order");
+                assert_eq!(o["title"], g["summary"], "title of {id}");
+                assert_eq!(o["customTitle"], g["custom_title"], "custom title of {id}");
+                assert_eq!(o["firstPrompt"], g["first_prompt"], "first prompt of {id}");
+                assert_eq!(o["gitBranch"], g["git_branch"], "branch of {id}");
+                assert_eq!(o["sizeBytes"], g["file_size"], "size of {id}");
+                assert_eq!(
+                    ms(o["createdAt"].as_str().unwrap()),
+                    g["created_at"].as_i64().unwrap(),
+                    "created of {id}"
+                );
+            }
+        }
+        assert!(full["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["countsExact"] == true));
+    }
+}

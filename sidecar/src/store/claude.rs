@@ -494,6 +494,17 @@ impl SessionStore for ClaudeStore {
         }
     }
 
+    fn lite_metadata_line(&self, line: &[u8]) -> bool {
+        // Metadata rows are written with `type` first; chain entries start with `parentUuid`.
+        const ROWS: [&[u8]; 4] = [
+            b"{\"type\":\"custom-title\"",
+            b"{\"type\":\"ai-title\"",
+            b"{\"type\":\"tag\"",
+            b"{\"type\":\"summary\"",
+        ];
+        ROWS.iter().any(|r| line.starts_with(r))
+    }
+
     fn is_listable(&self, st: &ScanState) -> bool {
         !st.sidechain && st.title().is_some()
     }

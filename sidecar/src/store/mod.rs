@@ -82,6 +82,33 @@ pub trait SessionStore: Send + Sync {
     /// Fold one complete line into the summary state.
     fn scan_line(&self, state: &mut ScanState, line: &[u8]);
 
+    /// A cold read of a large file stops reading the head once this holds.
+    fn lite_head_done(&self, state: &ScanState) -> bool {
+        state.first_prompt.is_some() && state.created_at.is_some()
+    }
+
+    /// A cold read of a large file stops reading the tail (backwards) once this holds for the
+    /// lines read so far.
+    fn lite_tail_done(&self, state: &ScanState) -> bool {
+        (state.custom_title.is_some() || state.last_prompt.is_some())
+            && state.git_branch.is_some()
+            && state.model.is_some()
+    }
+
+    /// Whether a line a cold read would otherwise skip is a title or tag record (it must be
+    /// read, or the list would show an older title than the agent does). Cheap: no parsing.
+    fn lite_metadata_line(&self, line: &[u8]) -> bool {
+        const MARKERS: [&[u8]; 4] = [
+            b"\"customTitle\"",
+            b"\"aiTitle\"",
+            b"\"custom_title\"",
+            b"\"summary\"",
+        ];
+        MARKERS
+            .iter()
+            .any(|m| memchr::memmem::find(line, m).is_some())
+    }
+
     /// Whether a scanned file is a session a list should show.
     fn is_listable(&self, state: &ScanState) -> bool {
         !state.sidechain
