@@ -119,4 +119,32 @@ H.test('one sidecar per workspace root; autostart inside a git repository', func
   H.eq(other, st.root, 'its root')
 end)
 
+H.test('a sidecar that dies is restarted by the next command', function()
+  local client = require('session_sidecar.client')
+  client.stop_all()
+  H.wait(5000, function()
+    return #vim.lsp.get_clients({ name = 'session_sidecar' }) == 0
+  end, 'stopped')
+  H.setup(H.fixture_home())
+  local st = H.start()
+  local c = vim.lsp.get_client_by_id(st.client_id)
+  local notes = H.capture_notify()
+  c.rpc.terminate() -- as if it crashed
+  H.wait(5000, function()
+    return client.states[st.client_id] == nil
+  end, 'the plugin noticed the exit')
+  local calls = H.stub_select(nil)
+  vim.cmd('Sessions')
+  H.wait(20000, function()
+    return #calls == 1
+  end, 'the picker from a fresh sidecar')
+  H.truthy(#calls[1].items >= 8, 'sessions listed again')
+  local now = vim.lsp.get_clients({ name = 'session_sidecar' })
+  H.eq(1, #now, 'one live client')
+  H.truthy(now[1].id ~= st.client_id, 'a new one')
+  H.eq(0, #vim.tbl_filter(function(n)
+    return n.level == vim.log.levels.ERROR
+  end, notes), 'no error shown for the restart')
+end)
+
 H.run()
