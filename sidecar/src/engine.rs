@@ -161,6 +161,8 @@ impl Sidecar {
         let started = std::time::Instant::now();
         let mut errors = Vec::new();
         for store in &self.stores {
+            // Temp files a killed writer (ours) left beside the sessions.
+            store.clean_temp_files(&ws);
             let files = match scope {
                 Scope::Workspace => store.discover(Some(&ws)),
                 Scope::All => store.discover(None),
@@ -219,10 +221,6 @@ impl Sidecar {
             let Ok(store) = self.store(f.agent) else {
                 continue;
             };
-            // Drop the partial state so the file is read from the start.
-            if let Some(mut e) = self.index.entries.get_mut(&(f.agent, f.id.clone())) {
-                e.state.partial = true;
-            }
             match crate::index::scan_file(store.as_ref(), &f.path, None, ReadMode::Full) {
                 Ok((key, state)) => {
                     let in_workspace = store.in_workspace(&f.path, &state, &ws);
@@ -232,10 +230,19 @@ impl Sidecar {
                         state,
                         in_workspace,
                     };
+                    // Only over the partial entry this read replaces: one a watcher refresh
+                    // made exact meanwhile is newer, and one a delete removed stays removed.
+                    let key = (f.agent, f.id.clone());
+                    let Some(mut cur) = self.index.entries.get_mut(&key) else {
+                        continue;
+                    };
+                    if !cur.state.partial || cur.file.path != f.path {
+                        continue;
+                    }
                     if store.is_listable(&entry.state) {
                         updated.push(entry.summary());
                     }
-                    self.index.entries.insert((f.agent, f.id.clone()), entry);
+                    *cur = entry;
                 }
                 Err(e) => tracing::warn!("cannot read {}: {e}", f.path.display()),
             }

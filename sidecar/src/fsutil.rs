@@ -34,7 +34,12 @@ pub fn temp_beside(target: &Path) -> io::Result<(PathBuf, File)> {
             .mode(0o600)
             .open(&tmp)
         {
-            Ok(f) => return Ok((tmp, f)),
+            Ok(f) => {
+                // Held until the file is committed: `clean_temp_files` of another sidecar
+                // process skips temp files that are still being written.
+                lock(&f, false);
+                return Ok((tmp, f));
+            }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
@@ -48,7 +53,7 @@ pub fn commit_temp(tmp: &Path, mut file: File, target: &Path, no_clobber: bool) 
     let result = (|| {
         file.flush()?;
         file.sync_all()?;
-        drop(file);
+        // The file stays open (and locked) until its temp name is gone.
         if no_clobber {
             // link(2) fails with EEXIST instead of replacing; then drop the temp name.
             fs::hard_link(tmp, target)?;
@@ -56,6 +61,7 @@ pub fn commit_temp(tmp: &Path, mut file: File, target: &Path, no_clobber: bool) 
         } else {
             fs::rename(tmp, target)?;
         }
+        drop(file);
         if let Some(dir) = target.parent() {
             if let Ok(d) = File::open(dir) {
                 let _ = d.sync_all();
@@ -89,14 +95,30 @@ pub fn append_line(target: &Path, line: &[u8]) -> io::Result<()> {
     f.sync_data()
 }
 
-/// Remove temp files a killed sidecar left in `dir` (not recursive).
+/// `flock` the file (exclusive); `nonblocking`: fail instead of waiting. Advisory only.
+fn lock(f: &File, nonblocking: bool) -> bool {
+    use std::os::fd::AsRawFd;
+    let op = libc::LOCK_EX | if nonblocking { libc::LOCK_NB } else { 0 };
+    // SAFETY: flock on a descriptor this File owns.
+    unsafe { libc::flock(f.as_raw_fd(), op) == 0 }
+}
+
+/// Remove temp files a killed sidecar left in `dir` (not recursive). A temp file another live
+/// process is still writing (it holds its lock) is left alone.
 pub fn clean_temp_files(dir: &Path) -> usize {
     let mut n = 0;
     if let Ok(rd) = fs::read_dir(dir) {
         for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
-                && fs::remove_file(e.path()).is_ok()
-            {
+            if !e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                continue;
+            }
+            if !e.file_type().map(|t| t.is_file()).unwrap_or(false) {
+                continue;
+            }
+            let Ok(f) = File::open(e.path()) else {
+                continue;
+            };
+            if lock(&f, true) && fs::remove_file(e.path()).is_ok() {
                 n += 1;
             }
         }

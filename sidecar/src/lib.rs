@@ -1,6 +1,7 @@
 //! session-sidecar: tracks the coding-agent sessions of a workspace (Claude Code, Qwen Code,
 //! Codex, Gemini CLI) and serves them to editors over LSP-framed JSON-RPC on stdio.
 
+pub mod agent_exe;
 pub mod cache;
 pub mod cli;
 pub mod cli_render;
@@ -20,6 +21,8 @@ pub mod store;
 pub mod summary;
 pub mod time;
 pub mod transcript;
+pub mod trash;
+pub mod unicode_strip;
 pub mod watcher;
 pub mod workspace;
 

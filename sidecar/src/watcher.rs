@@ -5,9 +5,7 @@
 
 use crate::Sidecar;
 use notify::{PollWatcher, RecommendedWatcher, RecursiveMode};
-use notify_debouncer_full::{
-    new_debouncer_opt, DebounceEventResult, Debouncer, FileIdMap, NoCache,
-};
+use notify_debouncer_full::{new_debouncer_opt, DebounceEventResult, Debouncer, NoCache};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -18,7 +16,9 @@ pub const DEBOUNCE: Duration = Duration::from_millis(60);
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 enum Backend {
-    Native(Debouncer<RecommendedWatcher, FileIdMap>),
+    // No file-id cache: it walks and stats the whole watched tree at start (every project of
+    // every agent); inotify reports renames with both paths anyway.
+    Native(Debouncer<RecommendedWatcher, NoCache>),
     Poll(Debouncer<PollWatcher, NoCache>),
 }
 
@@ -81,12 +81,12 @@ fn make_backend(poll: bool, tx: mpsc::Sender<Vec<PathBuf>>) -> notify::Result<Ba
         Ok(Backend::Native(new_debouncer_opt::<
             _,
             RecommendedWatcher,
-            FileIdMap,
+            NoCache,
         >(
             DEBOUNCE,
             None,
             handler,
-            FileIdMap::new(),
+            NoCache,
             notify::Config::default(),
         )?))
     }

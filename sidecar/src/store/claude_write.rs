@@ -1,30 +1,1002 @@
-//! Claude Code writing: resume argv, fork (SDK semantics + compactMetadata remapping), rename
-//! and tag records. Every file: temp + fsync + rename, 0600.
+//! Claude Code writing: resume argv, fork (the official SDK's `fork_session` semantics plus
+//! `compactMetadata` remapping), rename and tag records.
+//!
+//! A fork is written to a temp file in the source's folder, fsynced, and linked to its final
+//! name without ever replacing an existing file; the source is only read, from one open file
+//! descriptor, up to the last complete line at the time of the first stat (an agent appending
+//! meanwhile cannot make the fork inconsistent). Records are appended with one write(2) per
+//! line and never glued onto a torn last line.
 
 use super::claude::ClaudeStore;
-use super::{ForkRequest, SessionFile, SessionStore};
+use super::{ForkRequest, SessionFile};
 use crate::error::{Result, SidecarError};
-use crate::protocol::{ErrorCode, ResumeParams};
+use crate::ids::is_uuid;
+use crate::protocol::{Agent, ErrorCode, ResumeParams};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
 
+// ---------------------------------------------------------------------------------------------
+// Resume
+
+/// `claude --resume <id> [--fork-session] [--model M] [--permission-mode P] [-- PROMPT]`.
+/// The prompt goes after `--` so one starting with `-` is never read as an option.
 pub fn resume_argv(exe: &str, id: &str, params: &ResumeParams) -> Result<Vec<String>> {
-    let _ = (exe, id, params);
-    Err(SidecarError::new(
-        ErrorCode::NotSupported,
-        "resume is not implemented yet",
+    let mut argv = vec![exe.to_string(), "--resume".to_string(), id.to_string()];
+    if params.fork {
+        argv.push("--fork-session".into());
+    }
+    if let Some(m) = &params.model {
+        argv.push("--model".into());
+        argv.push(m.clone());
+    }
+    if let Some(pm) = &params.permission_mode {
+        argv.push("--permission-mode".into());
+        argv.push(pm.clone());
+    }
+    if let Some(prompt) = params.prompt.as_ref().filter(|p| !p.trim().is_empty()) {
+        argv.push("--".into());
+        argv.push(prompt.clone());
+    }
+    Ok(argv)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Appending records
+
+/// The longest unterminated last line we inspect before calling it torn.
+const MAX_LAST_LINE: u64 = 64 * 1024 * 1024;
+
+/// The bytes after the last `\n` of a file of length `len` (None when longer than the cap).
+fn unterminated_tail(f: &File, len: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut end = len;
+    let mut tail: Vec<u8> = Vec::new();
+    while end > 0 {
+        let start = end.saturating_sub(64 * 1024);
+        let mut chunk = vec![0u8; (end - start) as usize];
+        f.read_exact_at(&mut chunk, start)?;
+        if let Some(i) = memchr::memrchr(b'\n', &chunk) {
+            chunk.drain(..=i);
+            chunk.extend_from_slice(&tail);
+            return Ok(Some(chunk));
+        }
+        chunk.extend_from_slice(&tail);
+        tail = chunk;
+        if tail.len() as u64 > MAX_LAST_LINE {
+            return Ok(None);
+        }
+        end = start;
+    }
+    Ok(Some(tail))
+}
+
+/// Whether an unterminated last line is a complete record (the CLI leaves its last metadata
+/// row without a newline and starts its next append with one).
+fn is_complete_record(line: &[u8]) -> bool {
+    let t = line.trim_ascii();
+    t.is_empty() || serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok()
+}
+
+fn open_error(path: &Path, e: io::Error) -> SidecarError {
+    if e.kind() == io::ErrorKind::NotFound {
+        SidecarError::new(
+            ErrorCode::SessionNotFound,
+            format!("the session file {} no longer exists", path.display()),
+        )
+    } else {
+        SidecarError::write_failed(path, &e)
+    }
+}
+
+/// Append one JSONL record to an existing session file with a single write(2). When the file
+/// ends without a newline: a complete last record gets the newline prefixed in the same write;
+/// a torn one (an agent mid-write) is refused with `TornLastLine` and nothing is written.
+/// Usable by every JSONL store.
+pub fn append_jsonl_record(path: &Path, record: &str) -> Result<()> {
+    debug_assert!(!record.contains('\n'));
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| open_error(path, e))?;
+    let len = f
+        .metadata()
+        .map_err(|e| SidecarError::unreadable(path, &e))?
+        .len();
+    let mut buf = Vec::with_capacity(record.len() + 2);
+    if len > 0 {
+        let mut last = [0u8; 1];
+        f.read_exact_at(&mut last, len - 1)
+            .map_err(|e| SidecarError::unreadable(path, &e))?;
+        if last[0] != b'\n' {
+            let tail =
+                unterminated_tail(&f, len).map_err(|e| SidecarError::unreadable(path, &e))?;
+            match tail {
+                Some(t) if is_complete_record(&t) => buf.push(b'\n'),
+                _ => {
+                    return Err(SidecarError::new(
+                        ErrorCode::TornLastLine,
+                        format!(
+                            "{} ends in an unfinished line (the agent may be writing to it); nothing was written, try again when it is idle",
+                            path.display()
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+    buf.extend_from_slice(record.as_bytes());
+    buf.push(b'\n');
+    f.write_all(&buf)
+        .and_then(|_| f.sync_data())
+        .map_err(|e| SidecarError::write_failed(path, &e))
+}
+
+#[derive(Serialize)]
+struct CustomTitleRow<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    #[serde(rename = "customTitle")]
+    custom_title: &'a str,
+    #[serde(rename = "sessionId")]
+    session_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct AgentNameRow<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    #[serde(rename = "agentName")]
+    agent_name: &'a str,
+    #[serde(rename = "sessionId")]
+    session_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct TagRow<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    tag: &'a str,
+    #[serde(rename = "sessionId")]
+    session_id: &'a str,
+}
+
+fn to_line<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("serializable record")
+}
+
+/// `/rename`: a `custom-title` row and an `agent-name` row, each its own single write. The
+/// CLI also keeps `<id>/custom-title.json`; when that file exists it is replaced too (atomically)
+/// so nothing that reads it shows the old title.
+pub fn rename(_store: &ClaudeStore, file: &SessionFile, title: &str) -> Result<()> {
+    append_title_rows(file, title)?;
+    let json = file.path.with_extension("").join("custom-title.json");
+    if json.is_file() {
+        #[derive(Serialize)]
+        struct TitleFile<'a> {
+            #[serde(rename = "customTitle")]
+            custom_title: &'a str,
+        }
+        let bytes = serde_json::to_vec(&TitleFile {
+            custom_title: title,
+        })
+        .expect("serializable");
+        if let Err(e) = crate::fsutil::write_atomic(&json, &bytes) {
+            tracing::warn!("renamed, but could not update {}: {e}", json.display());
+        }
+    }
+    Ok(())
+}
+
+fn append_title_rows(file: &SessionFile, title: &str) -> Result<()> {
+    append_jsonl_record(
+        &file.path,
+        &to_line(&CustomTitleRow {
+            ty: "custom-title",
+            custom_title: title,
+            session_id: &file.id,
+        }),
+    )?;
+    append_jsonl_record(
+        &file.path,
+        &to_line(&AgentNameRow {
+            ty: "agent-name",
+            agent_name: title,
+            session_id: &file.id,
+        }),
+    )
+}
+
+/// The SDK's `tag_session` row; `None` writes `"tag":""` (cleared). The row starts with
+/// `{"type":"tag"` because that is how the SDK's listing finds it.
+pub fn tag(_store: &ClaudeStore, file: &SessionFile, tag: Option<&str>) -> Result<()> {
+    append_jsonl_record(
+        &file.path,
+        &to_line(&TagRow {
+            ty: "tag",
+            tag: tag.unwrap_or(""),
+            session_id: &file.id,
+        }),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// An order-preserving JSON object (the fork rewrites a few keys and keeps the rest verbatim,
+// in place, the way the SDK's `{**original, ...}` does).
+
+#[derive(Debug, Default)]
+struct Obj(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Obj {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Obj, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Obj;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<Obj, A::Error> {
+                let mut o = Obj::default();
+                while let Some((k, v)) = m.next_entry::<String, Box<RawValue>>()? {
+                    o.set_raw(&k, v);
+                }
+                Ok(o)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+fn raw<T: Serialize + ?Sized>(v: &T) -> Box<RawValue> {
+    RawValue::from_string(serde_json::to_string(v).expect("serializable")).expect("valid JSON")
+}
+
+impl Obj {
+    fn get(&self, k: &str) -> Option<&RawValue> {
+        self.0.iter().find(|(key, _)| key == k).map(|(_, v)| &**v)
+    }
+    /// Replace in place (a duplicate key keeps its first position, like a Python dict), or
+    /// append.
+    fn set_raw(&mut self, k: &str, v: Box<RawValue>) {
+        match self.0.iter_mut().find(|(key, _)| key == k) {
+            Some(slot) => slot.1 = v,
+            None => self.0.push((k.to_string(), v)),
+        }
+    }
+    fn set<T: Serialize + ?Sized>(&mut self, k: &str, v: &T) {
+        self.set_raw(k, raw(v));
+    }
+    fn remove(&mut self, k: &str) {
+        self.0.retain(|(key, _)| key != k);
+    }
+    fn write_to(&self, out: &mut String) {
+        out.push('{');
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::to_string(k).expect("string"));
+            out.push(':');
+            out.push_str(v.get());
+        }
+        out.push('}');
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fork
+
+/// The fields of a line the fork's first pass needs; every one lenient (any JSON type).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Head<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Option<&'a RawValue>,
+    #[serde(borrow)]
+    uuid: Option<&'a RawValue>,
+    #[serde(borrow)]
+    parent_uuid: Option<&'a RawValue>,
+    #[serde(borrow)]
+    is_sidechain: Option<&'a RawValue>,
+    #[serde(borrow)]
+    session_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    replacements: Option<&'a RawValue>,
+    #[serde(borrow)]
+    leaf_uuid: Option<&'a RawValue>,
+    #[serde(borrow)]
+    last_prompt: Option<&'a RawValue>,
+}
+
+fn raw_string(r: Option<&RawValue>) -> Option<String> {
+    r.and_then(|r| serde_json::from_str::<String>(r.get()).ok())
+}
+
+/// Python truthiness of a JSON value.
+fn truthy(r: Option<&RawValue>) -> bool {
+    let Some(r) = r else { return false };
+    match serde_json::from_str::<serde_json::Value>(r.get()) {
+        Ok(serde_json::Value::Null) | Err(_) => false,
+        Ok(serde_json::Value::Bool(b)) => b,
+        Ok(serde_json::Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
+        Ok(serde_json::Value::String(s)) => !s.is_empty(),
+        Ok(serde_json::Value::Array(a)) => !a.is_empty(),
+        Ok(serde_json::Value::Object(o)) => !o.is_empty(),
+    }
+}
+
+const TRANSCRIPT_TYPES: [&str; 5] = ["user", "assistant", "attachment", "system", "progress"];
+
+/// How a line takes part in a fork.
+enum Kind {
+    /// A main-chain transcript entry (uuid, parentUuid, is progress).
+    Transcript {
+        uuid: String,
+        parent: Option<String>,
+        progress: bool,
+    },
+    /// Any other line (sidechain entries included).
+    Other,
+}
+
+fn classify(h: &Head) -> Kind {
+    let ty = raw_string(h.ty);
+    let uuid = raw_string(h.uuid);
+    match (ty.as_deref(), uuid) {
+        (Some(t), Some(uuid)) if TRANSCRIPT_TYPES.contains(&t) && !truthy(h.is_sidechain) => {
+            Kind::Transcript {
+                uuid,
+                parent: raw_string(h.parent_uuid).filter(|p| !p.is_empty()),
+                progress: t == "progress",
+            }
+        }
+        _ => Kind::Other,
+    }
+}
+
+/// Calls `f(line)` for every `\n`-terminated line within the first `end` bytes of `file`
+/// (an unterminated tail is left out). Invalid UTF-8 is replaced, as the SDK does.
+fn for_each_line_upto(
+    file: &mut File,
+    end: u64,
+    mut f: impl FnMut(&[u8]) -> Result<bool>,
+) -> Result<()> {
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| SidecarError::internal(format!("seek: {e}")))?;
+    let mut r = BufReader::with_capacity(256 * 1024, (&*file).take(end));
+    let mut buf = Vec::with_capacity(64 * 1024);
+    loop {
+        buf.clear();
+        let n = r
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| SidecarError::internal(format!("read: {e}")))?;
+        if n == 0 || buf.last() != Some(&b'\n') {
+            return Ok(());
+        }
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        let keep_going = match std::str::from_utf8(&buf) {
+            Ok(_) => f(&buf)?,
+            Err(_) => {
+                let fixed = String::from_utf8_lossy(&buf).into_owned();
+                f(fixed.as_bytes())?
+            }
+        };
+        if !keep_going {
+            return Ok(());
+        }
+    }
+}
+
+struct Meta {
+    uuid: String,
+    parent: Option<String>,
+    progress: bool,
+}
+
+/// What the first pass learns about the source.
+#[derive(Default)]
+struct Survey {
+    metas: Vec<Meta>,
+    content_replacements: Vec<Box<RawValue>>,
+    /// (leafUuid, lastPrompt, number of transcript entries before the row) of each last-prompt row.
+    last_prompts: Vec<(Option<String>, Option<String>, usize)>,
+}
+
+fn survey(file: &mut File, end: u64, source_id: &str) -> Result<Survey> {
+    let mut s = Survey::default();
+    for_each_line_upto(file, end, |line| {
+        let Ok(h) = serde_json::from_slice::<Head>(line) else {
+            return Ok(true);
+        };
+        match classify(&h) {
+            Kind::Transcript {
+                uuid,
+                parent,
+                progress,
+            } => s.metas.push(Meta {
+                uuid,
+                parent,
+                progress,
+            }),
+            Kind::Other => match raw_string(h.ty).as_deref() {
+                Some("content-replacement")
+                    if raw_string(h.session_id).as_deref() == Some(source_id) =>
+                {
+                    if let Some(list) = h
+                        .replacements
+                        .and_then(|r| serde_json::from_str::<Vec<Box<RawValue>>>(r.get()).ok())
+                    {
+                        s.content_replacements.extend(list);
+                    }
+                }
+                Some("last-prompt") => s.last_prompts.push((
+                    raw_string(h.leaf_uuid),
+                    raw_string(h.last_prompt),
+                    s.metas.len(),
+                )),
+                _ => {}
+            },
+        }
+        Ok(true)
+    })?;
+    Ok(s)
+}
+
+/// The SDK's timestamp format for the fork's newest entry: ISO with microseconds and `Z`.
+fn now_micros() -> String {
+    let t = crate::time::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+/// The fork plan: which transcript entries are kept and how uuids map.
+struct Plan {
+    /// Number of main-chain transcript entries kept (a prefix of the file's, in file order).
+    kept: usize,
+    /// Index (among kept transcript entries) of the last non-progress one.
+    last_writable: usize,
+    mapping: HashMap<String, String>,
+    /// uuid → (parent, progress) over the kept entries (later duplicates win, as in the SDK).
+    by_uuid: HashMap<String, (Option<String>, bool)>,
+    /// A `last-prompt` row to add so the CLI resumes the intended leaf: (new leaf, prompt text).
+    last_prompt: Option<(String, String)>,
+}
+
+impl Plan {
+    /// The remapped parent, skipping progress ancestors; None for a root or a dangling parent.
+    fn new_parent(&self, parent: Option<&str>) -> Option<String> {
+        let mut cur = parent.map(str::to_string);
+        let mut seen = HashSet::new();
+        while let Some(p) = cur {
+            if !seen.insert(p.clone()) {
+                return None;
+            }
+            let (pp, progress) = self.by_uuid.get(&p)?;
+            if !progress {
+                return self.mapping.get(&p).cloned();
+            }
+            cur = pp.clone();
+        }
+        None
+    }
+    /// The nearest non-progress entry at or above `uuid` (original ids).
+    fn writable_at_or_above(&self, uuid: &str) -> Option<String> {
+        let mut cur = Some(uuid.to_string());
+        let mut seen = HashSet::new();
+        while let Some(u) = cur {
+            if !seen.insert(u.clone()) {
+                return None;
+            }
+            let (parent, progress) = self.by_uuid.get(&u)?;
+            if !progress {
+                return Some(u);
+            }
+            cur = parent.clone();
+        }
+        None
+    }
+}
+
+fn no_messages(id: &str) -> SidecarError {
+    SidecarError::invalid_params(format!("session {id} has no messages to fork"))
+}
+
+fn plan(s: &Survey, source_id: &str, up_to: Option<&str>) -> Result<Plan> {
+    if s.metas.is_empty() {
+        return Err(no_messages(source_id));
+    }
+    let kept = match up_to {
+        Some(u) => {
+            s.metas.iter().position(|m| m.uuid == u).ok_or_else(|| {
+                SidecarError::new(
+                    ErrorCode::MessageNotFound,
+                    format!("message {u} is not in session {source_id}"),
+                )
+            })? + 1
+        }
+        None => s.metas.len(),
+    };
+    let metas = &s.metas[..kept];
+    let last_writable = metas
+        .iter()
+        .rposition(|m| !m.progress)
+        .ok_or_else(|| no_messages(source_id))?;
+    let mut mapping = HashMap::with_capacity(kept);
+    let mut by_uuid = HashMap::with_capacity(kept);
+    for m in metas {
+        mapping
+            .entry(m.uuid.clone())
+            .or_insert_with(|| uuid::Uuid::new_v4().to_string());
+        by_uuid.insert(m.uuid.clone(), (m.parent.clone(), m.progress));
+    }
+    let mut p = Plan {
+        kept,
+        last_writable,
+        mapping,
+        by_uuid,
+        last_prompt: None,
+    };
+    // The CLI resumes from the last last-prompt row's leaf when it exists, else from the last
+    // chain entry in file order. The fork's last entry is `metas[last_writable]`; when the
+    // intended leaf is another entry, say so with a final last-prompt row.
+    let rows_before_cut: Vec<_> = s
+        .last_prompts
+        .iter()
+        .filter(|(_, _, before)| up_to.is_none() || *before <= kept)
+        .collect();
+    let prompt_text = rows_before_cut
+        .iter()
+        .rev()
+        .find_map(|(_, t, _)| t.clone())
+        .unwrap_or_default();
+    let intended = match up_to {
+        Some(u) => p.writable_at_or_above(u),
+        None => s
+            .last_prompts
+            .last()
+            .and_then(|(leaf, _, _)| leaf.as_deref())
+            .filter(|leaf| metas.iter().any(|m| m.uuid == *leaf && !m.progress))
+            .map(str::to_string),
+    };
+    if let Some(leaf) = intended {
+        if leaf != metas[last_writable].uuid {
+            let new_leaf = p.mapping[&leaf].clone();
+            p.last_prompt = Some((new_leaf, prompt_text));
+        }
+    }
+    Ok(p)
+}
+
+/// Remap the uuids inside `compactMetadata` (the SDK leaves them pointing at the source's ids,
+/// which makes the CLI lose the preserved tail of a compacted session).
+fn remap_compact_metadata(
+    cm: &RawValue,
+    mapping: &HashMap<String, String>,
+) -> Option<Box<RawValue>> {
+    let mut o: Obj = serde_json::from_str(cm.get()).ok()?;
+    let map_str = |r: &RawValue| -> Option<Box<RawValue>> {
+        let s: String = serde_json::from_str(r.get()).ok()?;
+        mapping.get(&s).map(raw)
+    };
+    let map_list = |r: &RawValue| -> Option<Box<RawValue>> {
+        let v: Vec<serde_json::Value> = serde_json::from_str(r.get()).ok()?;
+        let out: Vec<serde_json::Value> = v
+            .into_iter()
+            .map(|x| match x.as_str().and_then(|s| mapping.get(s)) {
+                Some(n) => serde_json::Value::String(n.clone()),
+                None => x,
+            })
+            .collect();
+        Some(raw(&out))
+    };
+    let mut changed = false;
+    for (section, singles, lists) in [
+        (
+            "preservedSegment",
+            &["headUuid", "anchorUuid", "tailUuid"][..],
+            &[][..],
+        ),
+        (
+            "preservedMessages",
+            &["anchorUuid"][..],
+            &["uuids", "allUuids"][..],
+        ),
+    ] {
+        let Some(sec) = o.get(section) else { continue };
+        let Ok(mut so) = serde_json::from_str::<Obj>(sec.get()) else {
+            continue;
+        };
+        for k in singles {
+            if let Some(n) = so.get(k).and_then(map_str) {
+                so.set_raw(k, n);
+                changed = true;
+            }
+        }
+        for k in lists {
+            if let Some(n) = so.get(k).and_then(map_list) {
+                so.set_raw(k, n);
+                changed = true;
+            }
+        }
+        let mut s = String::new();
+        so.write_to(&mut s);
+        o.set_raw(section, RawValue::from_string(s).ok()?);
+    }
+    if !changed {
+        return None;
+    }
+    let mut s = String::new();
+    o.write_to(&mut s);
+    RawValue::from_string(s).ok()
+}
+
+#[derive(Serialize)]
+struct ForkedFromRef<'a> {
+    #[serde(rename = "sessionId")]
+    session_id: &'a str,
+    #[serde(rename = "messageUuid")]
+    message_uuid: &'a str,
+}
+
+#[derive(Serialize)]
+struct ContentReplacementRow<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    #[serde(rename = "sessionId")]
+    session_id: &'a str,
+    replacements: &'a [Box<RawValue>],
+    uuid: String,
+    timestamp: &'a str,
+}
+
+#[derive(Serialize)]
+struct LastPromptRow<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    #[serde(rename = "lastPrompt")]
+    last_prompt: &'a str,
+    #[serde(rename = "leafUuid")]
+    leaf_uuid: &'a str,
+    #[serde(rename = "sessionId")]
+    session_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct ForkTitleRow<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    #[serde(rename = "sessionId")]
+    session_id: &'a str,
+    #[serde(rename = "customTitle")]
+    custom_title: &'a str,
+    uuid: String,
+    timestamp: &'a str,
+}
+
+/// Second pass: write the fork's lines to `out`.
+#[allow(clippy::too_many_arguments)]
+fn write_fork(
+    src: &mut File,
+    end: u64,
+    plan: &Plan,
+    survey: &Survey,
+    source_id: &str,
+    new_id: &str,
+    title: &str,
+    branch: Option<&str>,
+    out: &mut impl Write,
+) -> Result<()> {
+    let now = now_micros();
+    let mut idx = 0usize; // transcript entries seen
+    let mut written = 0usize; // non-progress entries written
+    let mut line_out = String::with_capacity(64 * 1024);
+    let mut io_err: Option<io::Error> = None;
+    for_each_line_upto(src, end, |line| {
+        if idx >= plan.kept {
+            return Ok(false);
+        }
+        let Ok(h) = serde_json::from_slice::<Head>(line) else {
+            return Ok(true);
+        };
+        let Kind::Transcript {
+            uuid,
+            parent,
+            progress,
+        } = classify(&h)
+        else {
+            return Ok(true);
+        };
+        let i = idx;
+        idx += 1;
+        if progress {
+            return Ok(true);
+        }
+        let mut o: Obj = match serde_json::from_slice(line) {
+            Ok(o) => o,
+            Err(e) => {
+                return Err(SidecarError::internal(format!(
+                    "line parsed once but not twice: {e}"
+                )))
+            }
+        };
+        let new_uuid = &plan.mapping[&uuid];
+        let new_parent = plan.new_parent(parent.as_deref());
+        let timestamp = if i == plan.last_writable {
+            Some(now.clone())
+        } else {
+            None
+        };
+        let logical = o.get("logicalParentUuid").map(|r| r.to_owned());
+        o.set("uuid", new_uuid);
+        o.set("parentUuid", &new_parent);
+        match logical {
+            Some(l) if truthy(Some(&l)) => {
+                let mapped = raw_string(Some(&l)).and_then(|s| plan.mapping.get(&s).cloned());
+                o.set("logicalParentUuid", &mapped);
+            }
+            Some(l) => o.set_raw("logicalParentUuid", l),
+            None => o.set("logicalParentUuid", &serde_json::Value::Null),
+        }
+        o.set("sessionId", new_id);
+        match timestamp {
+            Some(t) => o.set("timestamp", &t),
+            None => {
+                if o.get("timestamp").is_none() {
+                    o.set("timestamp", &now);
+                }
+            }
+        }
+        o.set("isSidechain", &false);
+        o.set(
+            "forkedFrom",
+            &ForkedFromRef {
+                session_id: source_id,
+                message_uuid: &uuid,
+            },
+        );
+        for k in ["teamName", "agentName", "slug", "sourceToolAssistantUUID"] {
+            o.remove(k);
+        }
+        if let Some(cm) = o.get("compactMetadata") {
+            if let Some(n) = remap_compact_metadata(cm, &plan.mapping) {
+                o.set_raw("compactMetadata", n);
+            }
+        }
+        if let Some(b) = branch {
+            o.set("gitBranch", b);
+        }
+        line_out.clear();
+        o.write_to(&mut line_out);
+        line_out.push('\n');
+        if let Err(e) = out.write_all(line_out.as_bytes()) {
+            io_err = Some(e);
+            return Ok(false);
+        }
+        written += 1;
+        Ok(true)
+    })?;
+    if let Some(e) = io_err {
+        return Err(SidecarError::new(
+            ErrorCode::WriteFailed,
+            format!("cannot write the fork: {e}"),
+        ));
+    }
+    if written == 0 {
+        return Err(no_messages(source_id));
+    }
+    let mut tail = String::new();
+    if let Some((leaf, text)) = &plan.last_prompt {
+        tail.push_str(&to_line(&LastPromptRow {
+            ty: "last-prompt",
+            last_prompt: text,
+            leaf_uuid: leaf,
+            session_id: new_id,
+        }));
+        tail.push('\n');
+    }
+    if !survey.content_replacements.is_empty() {
+        tail.push_str(&to_line(&ContentReplacementRow {
+            ty: "content-replacement",
+            session_id: new_id,
+            replacements: &survey.content_replacements,
+            uuid: uuid::Uuid::new_v4().to_string(),
+            timestamp: &now,
+        }));
+        tail.push('\n');
+    }
+    tail.push_str(&to_line(&ForkTitleRow {
+        ty: "custom-title",
+        session_id: new_id,
+        custom_title: title,
+        uuid: uuid::Uuid::new_v4().to_string(),
+        timestamp: &now,
+    }));
+    tail.push('\n');
+    out.write_all(tail.as_bytes()).map_err(|e| {
+        SidecarError::new(
+            ErrorCode::WriteFailed,
+            format!("cannot write the fork: {e}"),
+        )
+    })
+}
+
+/// Fork `file` into a new `<uuid>.jsonl` next to it.
+pub fn fork(_store: &ClaudeStore, file: &SessionFile, req: &ForkRequest) -> Result<SessionFile> {
+    if let Some(u) = &req.up_to_message {
+        if !is_uuid(u) {
+            return Err(SidecarError::new(
+                ErrorCode::MessageNotFound,
+                format!("{u:?} is not a Claude message id (a UUID)"),
+            ));
+        }
+    }
+    let up_to = req.up_to_message.as_deref().map(str::to_ascii_lowercase);
+    let mut src = File::open(&file.path).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            SidecarError::not_found(format!("file {}", file.path.display()))
+        } else {
+            SidecarError::unreadable(&file.path, &e)
+        }
+    })?;
+    // Everything is read from this descriptor, up to the size seen now: bytes an agent
+    // appends meanwhile are not part of the fork, and a torn tail line is left out.
+    let end = src
+        .metadata()
+        .map_err(|e| SidecarError::unreadable(&file.path, &e))?
+        .len();
+    let s = survey(&mut src, end, &file.id)?;
+    let plan = plan(&s, &file.id, up_to.as_deref())?;
+    let title = match &req.title {
+        Some(t) => t.clone(),
+        None => format!(
+            "{} (fork)",
+            req.source_title.as_deref().unwrap_or("Forked session")
+        ),
+    };
+    let dir = file.path.parent().unwrap_or(Path::new("."));
+    for _ in 0..3 {
+        let new_id = uuid::Uuid::new_v4().to_string();
+        let target = dir.join(format!("{new_id}.jsonl"));
+        let (tmp, f) =
+            crate::fsutil::temp_beside(&target).map_err(|e| SidecarError::write_failed(dir, &e))?;
+        let mut w = BufWriter::with_capacity(256 * 1024, f);
+        let written = write_fork(
+            &mut src,
+            end,
+            &plan,
+            &s,
+            &file.id,
+            &new_id,
+            &title,
+            req.branch.as_deref(),
+            &mut w,
+        );
+        let f = match written.and_then(|_| {
+            w.into_inner().map_err(|e| {
+                SidecarError::new(
+                    ErrorCode::WriteFailed,
+                    format!("cannot write the fork: {}", e.error()),
+                )
+            })
+        }) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        match crate::fsutil::commit_temp(&tmp, f, &target, true) {
+            Ok(()) => {
+                return Ok(SessionFile {
+                    agent: Agent::Claude,
+                    id: new_id,
+                    path: target,
+                })
+            }
+            // An id collision: never replace, try another id.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(SidecarError::write_failed(&target, &e)),
+        }
+    }
+    Err(SidecarError::internal(
+        "could not find an unused session id",
     ))
 }
 
-pub fn fork(store: &ClaudeStore, file: &SessionFile, req: &ForkRequest) -> Result<SessionFile> {
-    let _ = (file, req);
-    Err(store.unsupported("fork"))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-pub fn rename(store: &ClaudeStore, file: &SessionFile, title: &str) -> Result<()> {
-    let _ = (file, title);
-    Err(store.unsupported("rename"))
-}
+    #[test]
+    fn obj_keeps_order_and_replaces_in_place() {
+        let mut o: Obj = serde_json::from_str(r#"{"b":1,"a":{"x":[1, 2]},"c":"é"}"#).unwrap();
+        o.set("a", &5);
+        o.set("z", &true);
+        o.remove("b");
+        let mut s = String::new();
+        o.write_to(&mut s);
+        assert_eq!(s, r#"{"a":5,"c":"é","z":true}"#);
+    }
 
-pub fn tag(store: &ClaudeStore, file: &SessionFile, tag: Option<&str>) -> Result<()> {
-    let _ = (file, tag);
-    Err(store.unsupported("tag"))
+    #[test]
+    fn compact_metadata_uuids_are_remapped() {
+        let cm = RawValue::from_string(
+            r#"{"trigger":"manual","preservedSegment":{"headUuid":"h","anchorUuid":"a","tailUuid":"t"},"preservedMessages":{"anchorUuid":"a","uuids":["h","x"],"allUuids":["h","t"]}}"#
+                .into(),
+        )
+        .unwrap();
+        let mapping: HashMap<String, String> = [("h", "H"), ("a", "A"), ("t", "T")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let out = remap_compact_metadata(&cm, &mapping).unwrap();
+        assert_eq!(
+            out.get(),
+            r#"{"trigger":"manual","preservedSegment":{"headUuid":"H","anchorUuid":"A","tailUuid":"T"},"preservedMessages":{"anchorUuid":"A","uuids":["H","x"],"allUuids":["H","T"]}}"#
+        );
+    }
+
+    #[test]
+    fn appends_start_on_a_fresh_line_and_refuse_torn_ones() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.jsonl");
+        std::fs::write(&p, "{\"type\":\"user\"}\n{\"type\":\"cost-state\"}").unwrap();
+        append_jsonl_record(&p, "{\"type\":\"tag\"}").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "{\"type\":\"user\"}\n{\"type\":\"cost-state\"}\n{\"type\":\"tag\"}\n"
+        );
+        std::fs::write(&p, "{\"type\":\"user\"}\n{\"type\":\"assis").unwrap();
+        let e = append_jsonl_record(&p, "{\"type\":\"tag\"}").unwrap_err();
+        assert_eq!(e.code, ErrorCode::TornLastLine);
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "{\"type\":\"user\"}\n{\"type\":\"assis"
+        );
+        let e = append_jsonl_record(&d.path().join("missing.jsonl"), "{}").unwrap_err();
+        assert_eq!(e.code, ErrorCode::SessionNotFound);
+    }
+
+    #[test]
+    fn resume_argv_puts_the_prompt_after_double_dash() {
+        let p = ResumeParams {
+            session: crate::protocol::SessionRef::Text("x".into()),
+            fork: true,
+            prompt: Some("-rf everything".into()),
+            model: Some("opus".into()),
+            permission_mode: Some("plan".into()),
+        };
+        assert_eq!(
+            resume_argv("/bin/claude", "abc", &p).unwrap(),
+            [
+                "/bin/claude",
+                "--resume",
+                "abc",
+                "--fork-session",
+                "--model",
+                "opus",
+                "--permission-mode",
+                "plan",
+                "--",
+                "-rf everything"
+            ]
+        );
+    }
 }
