@@ -144,11 +144,22 @@ H.test('F forks the session up to the message under the cursor', function()
       end
     end,
   })
+  local client = require('session_sidecar.client')
+  local sent
+  local orig = client.request
+  client.request = function(method, params, cb, root)
+    if method == m.fork then
+      sent = params
+    end
+    return orig(method, params, cb, root)
+  end
   vim.cmd('normal F')
   H.wait(15000, function()
     return result ~= nil
   end, 'the fork')
+  client.request = orig
   vim.api.nvim_del_autocmd(au)
+  H.eq({ session = KEY, upToMessage = target.id }, sent, 'sessions/fork params')
   local s = result.session
   H.truthy(s.id ~= SID, 'a new session')
   H.eq(SID, s.forkedFrom.sessionId, 'forkedFrom')
