@@ -7,8 +7,8 @@ use crate::error::{Result, SidecarError};
 use crate::ids::{parse_ref, SessionQuery};
 use crate::index::{Change, Index, IndexEntry, ReadMode};
 use crate::protocol::{
-    AppendedParams, BranchChangedParams, ChangedParams, ContextUsageParams, ErrorCode, Scope,
-    SessionRef,
+    AppendedParams, BranchChangedParams, ChangedParams, ContextUsageParams, ErrorCode,
+    ForkOnCheckout, Scope, SessionRef,
 };
 use crate::store::{build_stores, SessionFile, SessionStore};
 use crate::workspace::Workspace;
@@ -57,6 +57,8 @@ pub struct Sidecar {
     cache_dirty: AtomicBool,
     /// Wakes the background worker that reads whole the files a cold list read head-and-tail.
     completion: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// The live `forkOnCheckout` policy (initially `config.fork_on_checkout`; see git_watch.rs).
+    pub fork_on_checkout: RwLock<ForkOnCheckout>,
 }
 
 impl Sidecar {
@@ -69,6 +71,7 @@ impl Sidecar {
         let cache = Cache::new(&config.cache_dir, &key);
         let index = Index::with_cache(cache.load());
         let workspace = Workspace::new(config.workspace_folders.clone());
+        let fork_on_checkout = RwLock::new(config.fork_on_checkout);
         Arc::new(Sidecar {
             config,
             workspace: RwLock::new(workspace),
@@ -82,6 +85,7 @@ impl Sidecar {
             push_lock: Mutex::new(()),
             cache_dirty: AtomicBool::new(false),
             completion: Mutex::new(None),
+            fork_on_checkout,
         })
     }
 

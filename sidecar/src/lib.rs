@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod fsutil;
 pub mod git;
+pub mod git_watch;
 pub mod handlers;
 pub mod ids;
 pub mod index;

@@ -26,7 +26,7 @@ pub struct Backend {
     serve: ServeOptions,
     sidecar: OnceLock<Arc<Sidecar>>,
     watcher: Mutex<Option<crate::watcher::WatchHandle>>,
-    git_watch: Mutex<Option<crate::watcher::WatchHandle>>,
+    git_watch: Mutex<Option<crate::git_watch::GitWatchHandle>>,
 }
 
 /// A notification type the tower-lsp-server client can send.
@@ -215,6 +215,8 @@ impl LanguageServer for Backend {
             }
         });
         *self.watcher.lock().unwrap() = Some(crate::watcher::start(&sc));
+        // Branch awareness: the initial HEAD is read before this returns (none if not a repo).
+        *self.git_watch.lock().unwrap() = crate::git_watch::start(&sc);
         // Index the workspace; the background worker then fills in exact counts and tells the client.
         sc.start_background();
         let sc2 = sc.clone();
@@ -223,7 +225,6 @@ impl LanguageServer for Backend {
                 tracing::warn!("initial index: {e}");
             }
         });
-        let _ = &self.git_watch;
     }
 
     async fn shutdown(&self) -> Result<()> {
@@ -231,11 +232,26 @@ impl LanguageServer for Backend {
             let _ = tokio::task::spawn_blocking(move || sc.save_cache_if_dirty()).await;
         }
         self.watcher.lock().unwrap().take();
+        self.git_watch.lock().unwrap().take();
         Ok(())
     }
 
+    /// `{"settings": {"sessionSidecar": {"forkOnCheckout": "off"|"ask"|"auto"}}}`; absent
+    /// fields keep their value, an invalid section is logged and ignored.
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
-        let _ = params;
+        let Ok(sc) = self.sidecar() else { return };
+        let Some(section) = params.settings.get("sessionSidecar") else {
+            return;
+        };
+        match serde_json::from_value::<p::SidecarSettings>(section.clone()) {
+            Ok(s) => {
+                if let Some(policy) = s.fork_on_checkout {
+                    crate::git_watch::set_policy(&sc, policy);
+                    tracing::info!("forkOnCheckout is now {policy:?}");
+                }
+            }
+            Err(e) => tracing::warn!("ignoring invalid sessionSidecar settings: {e}"),
+        }
     }
 }
 
