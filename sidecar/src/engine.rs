@@ -39,6 +39,9 @@ pub struct Subscription {
     pub file: SessionFile,
     /// Offset just past the last line already pushed (or held by the client).
     pub offset: u64,
+    /// Device and inode of the file when subscribed: a replaced file ends the subscription.
+    pub dev: u64,
+    pub ino: u64,
 }
 
 pub struct Sidecar {
@@ -200,7 +203,6 @@ impl Sidecar {
                 l.workspace = true;
             }
         }
-        self.cache_dirty.store(true, Ordering::Relaxed);
         if errors.len() == self.stores.len() && !errors.is_empty() {
             return Err(errors.remove(0));
         }
@@ -258,7 +260,8 @@ impl Sidecar {
     }
 
     pub fn save_cache_if_dirty(&self) {
-        if self.cache_dirty.swap(false, Ordering::Relaxed) {
+        let index_dirty = self.index.dirty.swap(false, Ordering::Relaxed);
+        if self.cache_dirty.swap(false, Ordering::Relaxed) || index_dirty {
             self.cache.save(self.index.to_cache());
         }
     }
