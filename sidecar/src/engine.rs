@@ -62,6 +62,8 @@ pub struct Sidecar {
     completion: Mutex<Option<std::sync::mpsc::Sender<()>>>,
     /// The live `forkOnCheckout` policy (initially `config.fork_on_checkout`; see git_watch.rs).
     pub fork_on_checkout: RwLock<ForkOnCheckout>,
+    /// Throttle of the `sessions/contextUsage` pushes.
+    pub context_push: crate::handlers::context::PushState,
 }
 
 impl Sidecar {
@@ -89,6 +91,7 @@ impl Sidecar {
             cache_dirty: AtomicBool::new(false),
             completion: Mutex::new(None),
             fork_on_checkout,
+            context_push: Default::default(),
         })
     }
 
@@ -133,6 +136,11 @@ impl Sidecar {
         if let Some(tx) = self.outbound.lock().unwrap().as_ref() {
             let _ = tx.send(msg);
         }
+    }
+
+    /// A sender for notifications produced off the request path (None before `initialized`).
+    pub fn outbound_sender(&self) -> Option<tokio::sync::mpsc::UnboundedSender<Outbound>> {
+        self.outbound.lock().unwrap().clone()
     }
 
     pub fn workspace(&self) -> Workspace {

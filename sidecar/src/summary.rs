@@ -89,13 +89,14 @@ impl ScanState {
     }
 
     pub fn to_summary(&self, agent: Agent, id: &str, path: &Path, key: &FileKey) -> SessionSummary {
-        let context = self.context_used.map(|used| ContextFill {
-            used_tokens: used,
-            context_window: self.context_window,
-            percent: self
-                .context_window
-                .filter(|w| *w > 0)
-                .map(|w| round1(used as f64 * 100.0 / w as f64)),
+        // The same window `sessions/context` reports (recorded, else model table, else default).
+        let context = self.context_used.map(|used| {
+            let (window, _) = crate::context_window::window_for(agent, self);
+            ContextFill {
+                used_tokens: used,
+                context_window: Some(window),
+                percent: Some(crate::context_window::percent(used, window)),
+            }
         });
         SessionSummary {
             id: id.to_string(),
