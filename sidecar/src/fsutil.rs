@@ -49,10 +49,18 @@ pub fn temp_beside(target: &Path) -> io::Result<(PathBuf, File)> {
 
 /// Finish a temp file: fsync it, move it onto `target` (refusing to replace an existing file
 /// when `no_clobber`), fsync the directory. On error the temp file is removed.
+/// A request the client cancelled (`$/cancelRequest`) commits nothing: the temp file is removed
+/// and the error is `Interrupted`.
 pub fn commit_temp(tmp: &Path, mut file: File, target: &Path, no_clobber: bool) -> io::Result<()> {
     let result = (|| {
         file.flush()?;
         file.sync_all()?;
+        if crate::handlers::current_cancelled() {
+            return Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "the request was cancelled",
+            ));
+        }
         // The file stays open (and locked) until its temp name is gone.
         if no_clobber {
             // link(2) fails with EEXIST instead of replacing; then drop the temp name.
