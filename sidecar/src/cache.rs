@@ -27,6 +27,8 @@ struct CacheFile {
 
 pub struct Cache {
     path: PathBuf,
+    /// One save at a time (the watcher thread, the exact-counts worker and shutdown all save).
+    saving: std::sync::Mutex<()>,
 }
 
 impl Cache {
@@ -39,6 +41,7 @@ impl Cache {
         }
         Cache {
             path: cache_dir.join(format!("index-{h:016x}.json")),
+            saving: std::sync::Mutex::new(()),
         }
     }
 
@@ -59,6 +62,7 @@ impl Cache {
     }
 
     pub fn save(&self, files: HashMap<PathBuf, CachedFile>) {
+        let _one_at_a_time = self.saving.lock().unwrap_or_else(|e| e.into_inner());
         let c = CacheFile {
             version: CACHE_VERSION,
             files,

@@ -39,6 +39,9 @@ pub struct Subscription {
     pub file: SessionFile,
     /// Offset just past the last line already pushed (or held by the client).
     pub offset: u64,
+    /// Device and inode of the file when subscribed: a replaced file ends the subscription.
+    pub dev: u64,
+    pub ino: u64,
 }
 
 pub struct Sidecar {
@@ -59,6 +62,8 @@ pub struct Sidecar {
     completion: Mutex<Option<std::sync::mpsc::Sender<()>>>,
     /// The live `forkOnCheckout` policy (initially `config.fork_on_checkout`; see git_watch.rs).
     pub fork_on_checkout: RwLock<ForkOnCheckout>,
+    /// Throttle of the `sessions/contextUsage` pushes.
+    pub context_push: crate::handlers::context::PushState,
 }
 
 impl Sidecar {
@@ -86,6 +91,7 @@ impl Sidecar {
             cache_dirty: AtomicBool::new(false),
             completion: Mutex::new(None),
             fork_on_checkout,
+            context_push: Default::default(),
         })
     }
 
@@ -130,6 +136,11 @@ impl Sidecar {
         if let Some(tx) = self.outbound.lock().unwrap().as_ref() {
             let _ = tx.send(msg);
         }
+    }
+
+    /// A sender for notifications produced off the request path (None before `initialized`).
+    pub fn outbound_sender(&self) -> Option<tokio::sync::mpsc::UnboundedSender<Outbound>> {
+        self.outbound.lock().unwrap().clone()
     }
 
     pub fn workspace(&self) -> Workspace {
@@ -200,7 +211,6 @@ impl Sidecar {
                 l.workspace = true;
             }
         }
-        self.cache_dirty.store(true, Ordering::Relaxed);
         if errors.len() == self.stores.len() && !errors.is_empty() {
             return Err(errors.remove(0));
         }
@@ -258,7 +268,8 @@ impl Sidecar {
     }
 
     pub fn save_cache_if_dirty(&self) {
-        if self.cache_dirty.swap(false, Ordering::Relaxed) {
+        let index_dirty = self.index.dirty.swap(false, Ordering::Relaxed);
+        if self.cache_dirty.swap(false, Ordering::Relaxed) || index_dirty {
             self.cache.save(self.index.to_cache());
         }
     }

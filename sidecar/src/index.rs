@@ -60,6 +60,8 @@ pub struct Index {
     paths: DashMap<PathBuf, (Agent, String)>,
     /// Entries loaded from the persistent cache, consumed when their file is first seen.
     cached: Mutex<HashMap<PathBuf, CachedFile>>,
+    /// Set when a file was read (not reused from the cache): the cache needs saving.
+    pub dirty: std::sync::atomic::AtomicBool,
 }
 
 /// Read a file into a summary state, reusing `prior` when the file only grew.
@@ -69,6 +71,13 @@ pub fn scan_file(
     prior: Option<(&FileKey, &ScanState)>,
     mode: ReadMode,
 ) -> io::Result<(FileKey, ScanState)> {
+    // A file whose key did not change is not even opened (a warm start stats every file).
+    if let Some((pk, ps)) = prior {
+        let key = FileKey::of(&std::fs::metadata(path)?);
+        if *pk == key && (!ps.partial || mode == ReadMode::Lite) {
+            return Ok((key, ps.clone()));
+        }
+    }
     let mut f = File::open(path)?;
     let meta = f.metadata()?;
     let key = FileKey::of(&meta);
@@ -218,7 +227,20 @@ impl Index {
             .as_ref()
             .map(|e| e.key != entry.key || e.state != entry.state || e.file.path != entry.file.path)
             .unwrap_or(true);
-        let summary = entry.summary();
+        // The persistent cache needs writing only when a file was read, not reused as cached.
+        let from_prior = match (&existing, &from_cache) {
+            (Some(e), _) => !changed && e.file.path == entry.file.path,
+            (None, Some(c)) => c.key == entry.key && c.state == entry.state,
+            _ => false,
+        };
+        if !from_prior {
+            self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let summary = if was_visible != visible || (visible && changed) {
+            Some(entry.summary())
+        } else {
+            None
+        };
         let skey = entry.session_key();
         if let Some(old) = &existing {
             if old.file.path != file.path {
@@ -227,15 +249,16 @@ impl Index {
         }
         self.paths.insert(file.path.clone(), k.clone());
         self.entries.insert(k, entry);
-        Ok(match (was_visible, visible) {
-            (false, true) => Change::Added(summary),
-            (true, true) if changed => Change::Updated(summary),
-            (true, false) => Change::Removed(skey),
+        Ok(match (was_visible, visible, summary) {
+            (false, true, Some(summary)) => Change::Added(summary),
+            (true, true, Some(summary)) => Change::Updated(summary),
+            (true, false, _) => Change::Removed(skey),
             _ => Change::Unchanged,
         })
     }
 
     pub fn remove_path(&self, path: &Path) -> Change {
+        self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
         match self.paths.remove(path) {
             Some((_, k)) => match self.entries.remove(&k) {
                 Some((_, e)) => Change::Removed(e.session_key()),

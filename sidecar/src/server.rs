@@ -56,13 +56,12 @@ impl Backend {
     /// Run a handler on the blocking pool and map its typed error to a JSON-RPC error. When the
     /// client cancels (`$/cancelRequest`) the future is dropped and the handler sees
     /// `RequestControl::is_cancelled`.
-    async fn run<T, F>(&self, f: F) -> Result<T>
+    async fn run<T, F>(&self, ctl: RequestControl, f: F) -> Result<T>
     where
         T: Serialize + Send + 'static,
         F: FnOnce(&Sidecar, &RequestControl) -> crate::error::Result<T> + Send + 'static,
     {
         let sc = self.sidecar()?;
-        let ctl = RequestControl::default();
         let _guard = CancelOnDrop(ctl.cancelled.clone());
         match tokio::task::spawn_blocking(move || ctl.enter(|| f(&sc, &ctl))).await {
             Ok(Ok(v)) => Ok(v),
@@ -71,6 +70,92 @@ impl Backend {
                 Err(SidecarError::internal(format!("handler panicked: {join}")).to_jsonrpc())
             }
         }
+    }
+}
+
+/// How long a server-created progress token waits for the client's answer.
+const PROGRESS_CREATE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const PROGRESS_END_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The `workDoneToken` a request's params carry, if any.
+fn work_done_token<P: Serialize>(params: &P) -> Option<serde_json::Value> {
+    serde_json::to_value(params)
+        .ok()
+        .and_then(|v| v.get("workDoneToken").cloned())
+        .filter(|v| !v.is_null())
+}
+
+fn to_progress_token(v: serde_json::Value) -> Option<ProgressToken> {
+    match v {
+        serde_json::Value::String(s) => Some(NumberOrString::String(s)),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .and_then(|n| i32::try_from(n).ok())
+            .map(NumberOrString::Number),
+        _ => None,
+    }
+}
+
+impl Backend {
+    /// The control of a request. With `progress`, the handler's reports become LSP work-done
+    /// progress on the client's `workDoneToken`, else on a token the server creates with
+    /// `window/workDoneProgress/create`. All client traffic runs in a spawned task: the
+    /// handler never waits for the client (a client that does not answer the create request
+    /// within `PROGRESS_CREATE_TIMEOUT` just gets no progress). The task ends (`end`) when the
+    /// handler drops its control.
+    fn control(
+        &self,
+        progress: Option<(&'static str, Option<serde_json::Value>)>,
+    ) -> (RequestControl, Option<tokio::task::JoinHandle<()>>) {
+        let Some((title, token)) = progress else {
+            return (RequestControl::default(), None);
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Option<u32>)>();
+        let client = self.client.clone();
+        let task = tokio::spawn(async move {
+            let token = match token.and_then(to_progress_token) {
+                Some(t) => t,
+                None => {
+                    let t = NumberOrString::String(format!(
+                        "session-sidecar/{}",
+                        uuid::Uuid::new_v4().simple()
+                    ));
+                    let created = tokio::time::timeout(
+                        PROGRESS_CREATE_TIMEOUT,
+                        client.create_work_done_progress(t.clone()),
+                    )
+                    .await;
+                    if !matches!(created, Ok(Ok(()))) {
+                        while rx.recv().await.is_some() {}
+                        return;
+                    }
+                    t
+                }
+            };
+            let ongoing = client
+                .progress(token, title)
+                .with_percentage(0)
+                .begin()
+                .await;
+            let mut last = 0u32;
+            while let Some((message, percent)) = rx.recv().await {
+                if let Some(p) = percent {
+                    last = last.max(p.min(100));
+                }
+                ongoing.report_with_message(message, last).await;
+            }
+            ongoing.finish().await;
+        });
+        let sink: handlers::ProgressSink = Arc::new(move |message, percent| {
+            let _ = tx.send((message, percent));
+        });
+        (
+            RequestControl {
+                cancelled: Default::default(),
+                progress: Some(sink),
+            },
+            Some(task),
+        )
     }
 }
 
@@ -83,13 +168,23 @@ impl Drop for CancelOnDrop {
 }
 
 /// Each protocol request becomes a `Backend` method that runs its handler.
+/// An entry with `progress: "Title"` reports LSP work-done progress (see `Backend::control`).
 macro_rules! handlers {
-    ($($fn_name:ident: $req:ty => $handler:expr;)*) => {
+    ($($fn_name:ident: $req:ty => $handler:expr $(, progress: $title:literal)?;)*) => {
         impl Backend {
             $(
                 async fn $fn_name(&self, params: <$req as p::Request>::Params) -> Result<<$req as p::Request>::Result> {
+                    #[allow(unused_variables)]
+                    let progress: Option<(&'static str, Option<serde_json::Value>)> = None;
+                    $(let progress = Some(($title, work_done_token(&params)));)?
+                    let (ctl, progress_task) = self.control(progress);
                     #[allow(clippy::redundant_closure_call)]
-                    self.run(move |sc, ctl| { let _ = ctl; ($handler)(sc, params, ctl) }).await
+                    let r = self.run(ctl, move |sc, ctl| { let _ = ctl; ($handler)(sc, params, ctl) }).await;
+                    if let Some(t) = progress_task {
+                        // Let the progress `end` go out before the response when it can.
+                        let _ = tokio::time::timeout(PROGRESS_END_WAIT, t).await;
+                    }
+                    r
                 }
             )*
         }
@@ -116,7 +211,7 @@ handlers! {
     restore: p::Restore => |sc, p, _| handlers::trash::restore(sc, p);
     trash: p::Trash => |sc, p, _| handlers::trash::trash(sc, p);
     context: p::Context => |sc, p, _| handlers::context::context(sc, p);
-    compress: p::Compress => handlers::compress::compress;
+    compress: p::Compress => handlers::compress::compress, progress: "Compressing session";
 }
 
 fn workspace_folders(

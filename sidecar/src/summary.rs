@@ -9,38 +9,64 @@ use std::path::Path;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct ScanState {
+    // (Serialized into the persistent index cache: absent fields are skipped to keep it small.)
     /// Offset just past the last complete line consumed.
+    #[serde(skip_serializing_if = "is_zero")]
     pub offset: u64,
     /// Fingerprint of the bytes before `offset` (see `transcript::fingerprint`).
+    #[serde(skip_serializing_if = "is_zero")]
     pub fingerprint: u64,
     /// Only the head and tail were read; counts are lower bounds.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub partial: bool,
+    #[serde(skip_serializing_if = "is_zero")]
     pub lines: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub bad_lines: u64,
     /// The first line says this is a sidechain (not a session of its own).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sidechain: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_prompt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub command_fallback: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ai_title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_prompt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub git_branch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    #[serde(skip_serializing_if = "is_zero")]
     pub message_count: u64,
     /// Main-chain model turns (assistant messages).
+    #[serde(skip_serializing_if = "is_zero")]
     pub model_turns: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     pub tokens: TokenTotals,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub context_used: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub context_window: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub forked_from: Option<ForkedFrom>,
     /// The id of the last counted assistant message (Claude writes one entry per block).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_id: Option<String>,
     /// Agent-specific scratch (Gemini's message ids, Codex ordinals, …).
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
     pub extra: serde_json::Value,
 }
 
@@ -63,13 +89,14 @@ impl ScanState {
     }
 
     pub fn to_summary(&self, agent: Agent, id: &str, path: &Path, key: &FileKey) -> SessionSummary {
-        let context = self.context_used.map(|used| ContextFill {
-            used_tokens: used,
-            context_window: self.context_window,
-            percent: self
-                .context_window
-                .filter(|w| *w > 0)
-                .map(|w| round1(used as f64 * 100.0 / w as f64)),
+        // The same window `sessions/context` reports (recorded, else model table, else default).
+        let context = self.context_used.map(|used| {
+            let (window, _) = crate::context_window::window_for(agent, self);
+            ContextFill {
+                used_tokens: used,
+                context_window: Some(window),
+                percent: Some(crate::context_window::percent(used, window)),
+            }
         });
         SessionSummary {
             id: id.to_string(),
@@ -106,4 +133,8 @@ pub fn cut_title(s: &str, max: usize) -> String {
     }
     let cut: String = s.chars().take(max).collect();
     format!("{}\u{2026}", cut.trim_end())
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

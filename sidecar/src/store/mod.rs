@@ -2,12 +2,14 @@
 //! which of them belong to a workspace, how to fold a line into a summary, how to page a
 //! conversation, and how to write the files its own CLI resumes.
 
+pub mod agent_util;
 pub mod claude;
 pub mod claude_history;
 pub mod claude_trim;
 pub mod claude_write;
 pub mod codex;
 pub mod gemini;
+pub mod gemini_fold;
 pub mod qwen;
 
 use crate::error::{Result, SidecarError};

@@ -1,0 +1,311 @@
+//! Runs an agent CLI headless for its own compaction: argv array (never a shell), the session's
+//! cwd, the store's environment, its own process group (so a cancel or timeout kills the agent
+//! and whatever it started), stdout/stderr tails kept for the error message, progress reports
+//! while it runs.
+
+use crate::config::Config;
+use crate::error::{Result, SidecarError};
+use crate::handlers::RequestControl;
+use crate::protocol::{Agent, ErrorCode};
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+const TAIL_BYTES: usize = 4096;
+const POLL: Duration = Duration::from_millis(50);
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+const KILL_GRACE: Duration = Duration::from_secs(2);
+
+pub struct RunSpec {
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    pub env: BTreeMap<String, String>,
+    pub timeout: Duration,
+    /// What the progress messages call the run ("claude /compact").
+    pub label: String,
+}
+
+fn exe_name(agent: Agent) -> &'static str {
+    match agent {
+        Agent::Claude => "claude",
+        Agent::Qwen => "qwen",
+        Agent::Codex => "codex",
+        Agent::Gemini => "gemini",
+    }
+}
+
+fn is_executable(p: &Path) -> bool {
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// `agentPaths.<agent>` when configured, else the agent's command on `PATH`.
+pub fn find_executable(config: &Config, agent: Agent) -> Result<PathBuf> {
+    let setting = format!("initializationOptions.agentPaths.{}", agent.as_str());
+    if let Some(p) = config.agent_paths.get(&agent) {
+        if is_executable(p) {
+            return Ok(p.clone());
+        }
+        return Err(SidecarError::new(
+            ErrorCode::AgentNotFound,
+            format!("{setting} = {} is not an executable file", p.display()),
+        ));
+    }
+    let name = exe_name(agent);
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let c = dir.join(name);
+            if is_executable(&c) {
+                return Ok(c);
+            }
+        }
+    }
+    Err(SidecarError::new(
+        ErrorCode::AgentNotFound,
+        format!(
+            "`{name}` was not found on PATH; set {setting} to the {} executable",
+            agent.as_str()
+        ),
+    ))
+}
+
+/// Keeps the last `TAIL_BYTES` of a stream.
+fn drain_tail<R: Read + Send + 'static>(mut r: R) -> Arc<Mutex<VecDeque<u8>>> {
+    let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_BYTES)));
+    let t = tail.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = r.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let mut g = t.lock().unwrap();
+            g.extend(&buf[..n]);
+            while g.len() > TAIL_BYTES {
+                g.pop_front();
+            }
+        }
+    });
+    tail
+}
+
+fn tail_text(t: &Arc<Mutex<VecDeque<u8>>>) -> String {
+    let g = t.lock().unwrap();
+    let v: Vec<u8> = g.iter().copied().collect();
+    String::from_utf8_lossy(&v).trim().to_string()
+}
+
+fn kill_group(pid: u32, sig: i32) {
+    // The child leads its own process group (process_group(0)), so -pid reaches its children.
+    unsafe {
+        libc::kill(-(pid as i32), sig);
+    }
+}
+
+/// What a successful run printed (tails).
+#[derive(Debug, Default)]
+pub struct RunOutput {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl RunOutput {
+    /// The most telling line of what the agent said (for an error message).
+    pub fn gist(&self) -> String {
+        let s = if self.stdout.trim().is_empty() {
+            &self.stderr
+        } else {
+            &self.stdout
+        };
+        let line = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        line.chars().take(300).collect()
+    }
+}
+
+/// Run to completion. Cancellation and the timeout kill the process group.
+pub fn run(spec: &RunSpec, ctl: &RequestControl) -> Result<RunOutput> {
+    let Some((exe, args)) = spec.argv.split_first() else {
+        return Err(SidecarError::internal("empty argv"));
+    };
+    let mut cmd = Command::new(exe);
+    cmd.args(args)
+        .current_dir(&spec.cwd)
+        .envs(&spec.env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    ctl.report(format!("Starting {}", spec.label), Some(0));
+    let mut child = cmd.spawn().map_err(|e| {
+        SidecarError::new(
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ErrorCode::AgentNotFound
+            } else {
+                ErrorCode::AgentFailed
+            },
+            format!("cannot start {exe}: {e}"),
+        )
+    })?;
+    let pid = child.id();
+    tracing::info!("started {} (pid {pid})", spec.label);
+    let out = drain_tail(child.stdout.take().expect("piped"));
+    let err = drain_tail(child.stderr.take().expect("piped"));
+    let start = Instant::now();
+    let mut last_report = start;
+    let stop = |child: &mut std::process::Child| {
+        kill_group(pid, libc::SIGTERM);
+        let t = Instant::now();
+        while t.elapsed() < KILL_GRACE {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(POLL);
+        }
+        kill_group(pid, libc::SIGKILL);
+        let _ = child.wait();
+    };
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                // Let the readers reach EOF so the tails are complete.
+                std::thread::sleep(POLL);
+                if status.success() {
+                    ctl.report(format!("{} finished", spec.label), Some(90));
+                    return Ok(RunOutput {
+                        stdout: tail_text(&out),
+                        stderr: tail_text(&err),
+                    });
+                }
+                let mut detail = tail_text(&err);
+                if detail.is_empty() {
+                    detail = tail_text(&out);
+                }
+                return Err(SidecarError::new(
+                    ErrorCode::AgentFailed,
+                    format!("{} failed ({status}): {detail}", spec.label),
+                ));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                stop(&mut child);
+                return Err(SidecarError::new(
+                    ErrorCode::AgentFailed,
+                    format!("{}: {e}", spec.label),
+                ));
+            }
+        }
+        if ctl.is_cancelled() {
+            tracing::info!("cancelled: stopping {} (pid {pid})", spec.label);
+            stop(&mut child);
+            return Err(SidecarError::new(
+                ErrorCode::RequestCancelled,
+                format!("cancelled; {} was stopped", spec.label),
+            ));
+        }
+        if start.elapsed() > spec.timeout {
+            stop(&mut child);
+            return Err(SidecarError::new(
+                ErrorCode::AgentFailed,
+                format!(
+                    "{} did not finish within {} s and was stopped",
+                    spec.label,
+                    spec.timeout.as_secs()
+                ),
+            ));
+        }
+        if last_report.elapsed() >= REPORT_EVERY {
+            last_report = Instant::now();
+            ctl.report(
+                format!("{} running ({} s)", spec.label, start.elapsed().as_secs()),
+                None,
+            );
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Whether the bytes appended to `path` after `from` contain `marker`.
+pub fn appended_contains(path: &Path, from: u64, marker: &[u8]) -> Result<bool> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).map_err(|e| SidecarError::unreadable(path, &e))?;
+    let len = f
+        .metadata()
+        .map_err(|e| SidecarError::unreadable(path, &e))?
+        .len();
+    if len <= from {
+        return Ok(false);
+    }
+    f.seek(SeekFrom::Start(from))
+        .map_err(|e| SidecarError::unreadable(path, &e))?;
+    let mut buf = Vec::new();
+    f.take(len - from)
+        .read_to_end(&mut buf)
+        .map_err(|e| SidecarError::unreadable(path, &e))?;
+    Ok(memchr::memmem::find(&buf, marker).is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(argv: &[&str], timeout: Duration) -> RunSpec {
+        RunSpec {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            cwd: std::env::temp_dir(),
+            env: BTreeMap::new(),
+            timeout,
+            label: "test".into(),
+        }
+    }
+
+    #[test]
+    fn failures_carry_the_stderr_tail() {
+        let e = run(
+            &spec(&["sh", "-c", "echo boom >&2; exit 3"], DEFAULT_TIMEOUT),
+            &RequestControl::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::AgentFailed);
+        assert!(e.message.contains("boom"), "{}", e.message);
+        let e = run(
+            &spec(&["/nonexistent/agent"], DEFAULT_TIMEOUT),
+            &RequestControl::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::AgentNotFound);
+    }
+
+    #[test]
+    fn cancel_and_timeout_kill_the_process_group() {
+        let ctl = RequestControl::default();
+        let c = ctl.cancelled.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            c.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        let start = Instant::now();
+        // The shell's child `sleep` must die too (it is in the same group).
+        let e = run(
+            &spec(&["sh", "-c", "sleep 30 & wait"], DEFAULT_TIMEOUT),
+            &ctl,
+        )
+        .unwrap_err();
+        t.join().unwrap();
+        assert_eq!(e.code, ErrorCode::RequestCancelled);
+        assert!(start.elapsed() < Duration::from_secs(10));
+        let e = run(
+            &spec(&["sleep", "30"], Duration::from_millis(200)),
+            &RequestControl::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::AgentFailed);
+        assert!(e.message.contains("did not finish"));
+    }
+}
