@@ -432,6 +432,7 @@ where
     let reader = tokio::spawn(async move {
         let mut input = input;
         let mut decoder = crate::framing::Decoder::default();
+        let mut bad_frames = 0u64;
         let mut chunk = vec![0u8; 64 * 1024];
         loop {
             let n = match input.read(&mut chunk).await {
@@ -448,7 +449,15 @@ where
                         }
                     }
                     crate::framing::Frame::Error { id, code, message } => {
-                        tracing::warn!("bad message from the client: {message}");
+                        // A client stuck sending garbage must not flood the log.
+                        bad_frames += 1;
+                        if bad_frames <= 10 || bad_frames.is_power_of_two() {
+                            tracing::warn!(
+                                "bad message from the client ({bad_frames} so far): {message}"
+                            );
+                        } else {
+                            tracing::debug!("bad message from the client: {message}");
+                        }
                         let bytes = crate::framing::Frame::error_response(&id, code, &message);
                         if err_tx.send(bytes).await.is_err() {
                             return;
