@@ -888,6 +888,26 @@ fn a_full_disk_changes_nothing() {
         }
         assert!(snapshot(&home.path().join(".claude")) == before);
         assert!(temp_files(&proj).is_empty());
+        // A limit a few bytes past the end: the record's first bytes fit, the rest does not;
+        // what was written is cut back, the file is as it was.
+        let path = proj.join(format!("{TOOL_USE}.jsonl"));
+        for (i, args) in [
+            vec!["rename", TOOL_USE, "Past the limit"],
+            vec!["tag", TOOL_USE, "past-the-limit"],
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let len = std::fs::metadata(&path).unwrap().len();
+            let (c, out, err) = cli_as(&home, &args, None, Some(len + 10 + i as u64));
+            faults += 1;
+            assert_eq!(c, 1, "{args:?} past the file-size limit: {out} {err}");
+            assert!(err.contains("File too large"), "{args:?}: {err}");
+            assert!(
+                snapshot(&home.path().join(".claude")) == before,
+                "{args:?} left bytes"
+            );
+        }
     }
     // A small tmpfs over the store and another over the data dir (trash).
     let home = FixtureHome::new();
