@@ -2,6 +2,11 @@ use clap::Parser;
 use session_sidecar::cli::{self, Cli, Command};
 
 fn main() {
+    // `session-sidecar list | head` must end quietly, not panic on a closed pipe.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // Logs go to stderr, never stdout (stdout carries the protocol), and never carry content.
     session_sidecar::logging::init();
     let cli = Cli::parse();

@@ -60,6 +60,12 @@ fn make_backend(poll: bool, tx: mpsc::Sender<Vec<PathBuf>>) -> notify::Result<Ba
         Ok(events) => {
             let mut paths = BTreeSet::new();
             for ev in events {
+                // Opens and reads (by us or the agents) change nothing; a close after writing does.
+                if let notify::EventKind::Access(a) = ev.kind {
+                    if a != notify::event::AccessKind::Close(notify::event::AccessMode::Write) {
+                        continue;
+                    }
+                }
                 for p in &ev.paths {
                     paths.insert(p.clone());
                 }

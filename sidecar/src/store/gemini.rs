@@ -559,11 +559,8 @@ impl SessionStore for GeminiStore {
                 }
             }
             None => {
-                for e in read_dir_or_empty(&self.tmp_dir())? {
-                    let chats = e.path().join("chats");
-                    if chats.is_dir() {
-                        self.sessions_in(&chats, &mut out)?;
-                    }
+                for chats in super::project_chat_dirs(&self.tmp_dir())? {
+                    self.sessions_in(&chats, &mut out)?;
                 }
             }
         }

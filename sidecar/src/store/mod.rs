@@ -233,6 +233,15 @@ pub fn read_dir_or_empty(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
     }
 }
 
+/// Every `<root>/<project>/chats` folder: the per-project layout Qwen and Gemini share.
+pub fn project_chat_dirs(root: &Path) -> Result<Vec<PathBuf>> {
+    Ok(read_dir_or_empty(root)?
+        .into_iter()
+        .map(|e| e.path().join("chats"))
+        .filter(|chats| chats.is_dir())
+        .collect())
+}
+
 /// A store root that exists but cannot be listed is an error (a missing one is just empty).
 pub fn check_root(dir: &Path) -> Result<()> {
     match std::fs::read_dir(dir) {

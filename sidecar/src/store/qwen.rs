@@ -423,11 +423,8 @@ impl SessionStore for QwenStore {
                 }
             }
             None => {
-                for e in read_dir_or_empty(&self.projects_dir())? {
-                    let chats = e.path().join("chats");
-                    if chats.is_dir() {
-                        self.sessions_in(&chats, &mut out)?;
-                    }
+                for chats in super::project_chat_dirs(&self.projects_dir())? {
+                    self.sessions_in(&chats, &mut out)?;
                 }
             }
         }
