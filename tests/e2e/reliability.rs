@@ -1215,8 +1215,19 @@ fn ten_thousand_malformed_frames_do_not_stop_the_server() {
     let home = FixtureHome::new();
     let mut s = Server::start(&home, WS, json!({"agents": ["claude"]}));
     s.call("sessions/list", json!({}));
+    // A length over the 64 MiB limit: refused without waiting for (or holding) its bytes; the
+    // next frame is read.
+    s.send_bytes(b"Content-Length: 99999999999\r\n\r\n{\"jsonrpc\":");
+    s.send_bytes(&frame(
+        br#"{"jsonrpc":"2.0","id":"after-huge","method":"sessions/trash","params":{}}"#,
+    ));
+    let r = s.wait_response_id(json!("after-huge"), TIMEOUT);
+    assert!(r["result"]["items"].is_array(), "{r}");
+    let refused = s.drain_responses();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(code(&refused[0]), -32600, "{refused:?}");
     let rounds = 1000;
-    let mut malformed = 0;
+    let mut malformed = 1;
     let mut checks = Vec::new();
     for n in 0..rounds {
         let mut batch = Vec::new();
