@@ -83,8 +83,8 @@ enum State {
     Header,
     /// A header block failed: drop bytes up to the next `Content-Length:`.
     Resync,
-    /// Waiting for `len` body bytes.
-    Body { len: usize },
+    /// Waiting for `len` body bytes; the first `scanned` were searched for a header line.
+    Body { len: usize, scanned: usize },
     /// Dropping `remaining` bytes of a body too large to hold.
     Discard { remaining: usize },
 }
@@ -264,16 +264,20 @@ impl Decoder {
                         }
                         Ok(len) => {
                             self.buf.drain(..end + 4);
-                            self.state = State::Body { len };
+                            self.state = State::Body { len, scanned: 0 };
                         }
                         Err(why) => return Some(self.header_error(why)),
                     }
                 }
-                State::Body { len } => {
+                State::Body { len, scanned } => {
                     let have = self.buf.len().min(len);
                     // The declared length ran into the next frame: this frame is bad, and the
-                    // next one starts at that header.
-                    if let Some(i) = find_header_line(&self.buf[..have]) {
+                    // next one starts at that header. (Bytes are searched once, less the
+                    // length of a header line that may have been cut by the previous read.)
+                    let from = scanned.saturating_sub(DISCARD_TAIL);
+                    let found = find_header_line(&self.buf[from..have]).map(|i| from + i);
+                    self.state = State::Body { len, scanned: have };
+                    if let Some(i) = found {
                         self.buf.drain(..i);
                         self.state = State::Header;
                         return Some(Frame::error(
