@@ -49,10 +49,18 @@ pub fn temp_beside(target: &Path) -> io::Result<(PathBuf, File)> {
 
 /// Finish a temp file: fsync it, move it onto `target` (refusing to replace an existing file
 /// when `no_clobber`), fsync the directory. On error the temp file is removed.
+/// A request the client cancelled (`$/cancelRequest`) commits nothing: the temp file is removed
+/// and the error is `Interrupted`.
 pub fn commit_temp(tmp: &Path, mut file: File, target: &Path, no_clobber: bool) -> io::Result<()> {
     let result = (|| {
         file.flush()?;
         file.sync_all()?;
+        if crate::handlers::current_cancelled() {
+            return Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "the request was cancelled",
+            ));
+        }
         // The file stays open (and locked) until its temp name is gone.
         if no_clobber {
             // link(2) fails with EEXIST instead of replacing; then drop the temp name.
@@ -90,9 +98,62 @@ pub fn append_line(target: &Path, line: &[u8]) -> io::Result<()> {
     let mut buf = Vec::with_capacity(line.len() + 1);
     buf.extend_from_slice(line);
     buf.push(b'\n');
-    let mut f = OpenOptions::new().append(true).open(target)?;
-    f.write_all(&buf)?;
+    let f = OpenOptions::new().append(true).open(target)?;
+    let len = f.metadata()?.len();
+    append_whole(&f, &buf, len)?;
     f.sync_data()
+}
+
+/// Append `buf` to `f` (opened with O_APPEND, `len_before` bytes long a moment ago): all of
+/// it or nothing. The blocks are reserved first (`fallocate`, keeping the size), so a full
+/// disk or a file-size limit fails before anything is written; where that is not supported
+/// and a write still stops part-way, the partial bytes are cut off again, provided nobody else
+/// appended meanwhile (the file is exactly `len_before` + what was written).
+pub fn append_whole(f: &File, buf: &[u8], len_before: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = f.as_raw_fd();
+    // SAFETY: fallocate on a descriptor this File owns; KEEP_SIZE changes no visible byte.
+    let r = unsafe {
+        libc::fallocate(
+            fd,
+            libc::FALLOC_FL_KEEP_SIZE,
+            len_before as libc::off_t,
+            buf.len() as libc::off_t,
+        )
+    };
+    if r != 0 {
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::ENOSPC) | Some(libc::EFBIG) | Some(libc::EDQUOT) => return Err(e),
+            // Not supported here (or some other reason): rely on the rollback below.
+            _ => {}
+        }
+    }
+    let mut written = 0usize;
+    while written < buf.len() {
+        // SAFETY: writing from a live slice to a descriptor this File owns.
+        let n = unsafe {
+            libc::write(
+                fd,
+                buf[written..].as_ptr() as *const libc::c_void,
+                buf.len() - written,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            if written > 0
+                && f.metadata().map(|m| m.len()).ok() == Some(len_before + written as u64)
+            {
+                let _ = f.set_len(len_before);
+            }
+            return Err(e);
+        }
+        written += n as usize;
+    }
+    Ok(())
 }
 
 /// `flock` the file (exclusive); `nonblocking`: fail instead of waiting. Advisory only.

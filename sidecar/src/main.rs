@@ -7,15 +7,8 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    // Logs go to stderr, never stdout (stdout carries the protocol).
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SESSION_SIDECAR_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    // Logs go to stderr, never stdout (stdout carries the protocol), and never carry content.
+    session_sidecar::logging::init();
     let cli = Cli::parse();
     match cli.command {
         None | Some(Command::Serve) => {

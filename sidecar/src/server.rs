@@ -63,7 +63,7 @@ impl Backend {
     {
         let sc = self.sidecar()?;
         let _guard = CancelOnDrop(ctl.cancelled.clone());
-        match tokio::task::spawn_blocking(move || f(&sc, &ctl)).await {
+        match tokio::task::spawn_blocking(move || ctl.enter(|| f(&sc, &ctl))).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(e.to_jsonrpc()),
             Err(join) => {
@@ -260,6 +260,7 @@ impl LanguageServer for Backend {
                 .as_ref()
                 .map(|h| h.to_string_lossy().into_owned());
         }
+        crate::logging::set_log_content(opts.log_content.unwrap_or(false));
         let folders = workspace_folders(&params, &opts, &self.serve);
         let config = tokio::task::spawn_blocking(move || Config::resolve(&opts, folders))
             .await
@@ -352,6 +353,44 @@ impl LanguageServer for Backend {
 
 /// Serve on stdin/stdout until the client exits.
 pub async fn serve(opts: ServeOptions) {
+    // stdin is read on a plain thread: a read pending in tokio's blocking pool would keep the
+    // runtime (and the process) from ending after `exit` while the client keeps stdin open.
+    let (mut tx, rx) = tokio::io::duplex(256 * 1024);
+    let handle = tokio::runtime::Handle::current();
+    let _ = std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            use std::io::Read;
+            use tokio::io::AsyncWriteExt;
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match stdin.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if handle.block_on(tx.write_all(&buf[..n])).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                }
+            }
+            let _ = handle.block_on(tx.shutdown());
+        });
+    serve_io(opts, rx, tokio::io::stdout()).await
+}
+
+/// Serve on any byte streams. Input frames pass through `framing::Decoder` first: a malformed
+/// frame is answered (-32700 / -32600) and the session goes on, instead of ending the input as
+/// tower-lsp-server's own decoder would. Output frames, the server's and those answers, are
+/// written whole, one at a time.
+pub async fn serve_io<I, O>(opts: ServeOptions, input: I, output: O)
+where
+    I: tokio::io::AsyncRead + Unpin + Send + 'static,
+    O: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let service = LspService::build(|client| Backend {
         client,
         serve: opts,
@@ -360,10 +399,84 @@ pub async fn serve(opts: ServeOptions) {
         git_watch: Mutex::new(None),
     });
     let (service, socket) = register(service).finish();
-    let stdin = tokio::io::stdin();
-    let stdout = tokio::io::stdout();
-    Server::new(stdin, stdout, socket)
+    let (mut to_server, server_in) = tokio::io::duplex(256 * 1024);
+    let (server_out, mut from_server) = tokio::io::duplex(256 * 1024);
+    // Bounded: a client that stops reading stops the reader too (no unbounded queue).
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+
+    let writer = tokio::spawn(async move {
+        let mut output = output;
+        while let Some(frame) = out_rx.recv().await {
+            if output.write_all(&frame).await.is_err() || output.flush().await.is_err() {
+                break;
+            }
+        }
+    });
+    let fwd_tx = out_tx.clone();
+    let forward = tokio::spawn(async move {
+        let mut buf = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            while let Some(frame) = crate::framing::take_output_frame(&mut buf) {
+                if fwd_tx.send(frame).await.is_err() {
+                    return;
+                }
+            }
+            match from_server.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    });
+    let err_tx = out_tx.clone();
+    let reader = tokio::spawn(async move {
+        let mut input = input;
+        let mut decoder = crate::framing::Decoder::default();
+        let mut bad_frames = 0u64;
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let n = match input.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            decoder.push(&chunk[..n]);
+            while let Some(frame) = decoder.next_frame() {
+                match frame {
+                    crate::framing::Frame::Message(body) => {
+                        let bytes = crate::framing::frame_bytes(&body);
+                        if to_server.write_all(&bytes).await.is_err() {
+                            return;
+                        }
+                    }
+                    crate::framing::Frame::Error { id, code, message } => {
+                        // A client stuck sending garbage must not flood the log.
+                        bad_frames += 1;
+                        if bad_frames <= 10 || bad_frames.is_power_of_two() {
+                            tracing::warn!(
+                                "bad message from the client ({bad_frames} so far): {message}"
+                            );
+                        } else {
+                            tracing::debug!("bad message from the client: {message}");
+                        }
+                        let bytes = crate::framing::Frame::error_response(&id, code, &message);
+                        if err_tx.send(bytes).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        // End of input: the server sees end of input too.
+        let _ = to_server.shutdown().await;
+    });
+    drop(out_tx);
+    Server::new(server_in, server_out, socket)
         .concurrency_level(64)
         .serve(service)
         .await;
+    // `exit` (or end of input): stop reading, deliver what the server wrote, then return.
+    reader.abort();
+    let _ = reader.await;
+    let _ = forward.await;
+    let _ = writer.await;
 }

@@ -40,23 +40,37 @@ impl FileKey {
 /// without the newline (a trailing `\r` is stripped too). Returns the offset just past the
 /// last complete line: a torn last line is not consumed. Lines over `MAX_LINE_BYTES` are
 /// skipped without being held in memory.
-pub fn for_each_line<F>(file: &mut File, from: u64, mut f: F) -> io::Result<u64>
+pub fn for_each_line<F>(file: &mut File, from: u64, f: F) -> io::Result<u64>
+where
+    F: FnMut(u64, &[u8]) -> bool,
+{
+    for_each_line_with(file, from, MAX_LINE_BYTES, f)
+}
+
+/// `for_each_line` with its own line bound: a line whose bytes (without the `\n`) exceed
+/// `max_line` is skipped; at most `max_line` plus one read buffer is held.
+pub fn for_each_line_with<F>(
+    file: &mut File,
+    from: u64,
+    max_line: usize,
+    mut f: F,
+) -> io::Result<u64>
 where
     F: FnMut(u64, &[u8]) -> bool,
 {
     file.seek(SeekFrom::Start(from))?;
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     let mut pos = from;
-    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut buf: Vec<u8> = Vec::with_capacity(max_line.min(64 * 1024));
     loop {
         buf.clear();
-        let (n, complete) = read_line_bounded(&mut reader, &mut buf)?;
+        let (n, complete) = read_line_bounded(&mut reader, &mut buf, max_line)?;
         if n == 0 || !complete {
             return Ok(pos);
         }
         let start = pos;
         pos += n as u64;
-        if buf.len() > MAX_LINE_BYTES {
+        if n - 1 > max_line {
             continue;
         }
         let mut line: &[u8] = &buf;
@@ -72,9 +86,13 @@ where
     }
 }
 
-/// Reads one line into `buf` (up to `MAX_LINE_BYTES`; past that, bytes are counted and dropped).
+/// Reads one line into `buf` (up to `max_line` bytes; past that, bytes are counted and dropped).
 /// Returns (bytes consumed, whether the line ended with `\n`).
-fn read_line_bounded<R: BufRead>(r: &mut R, buf: &mut Vec<u8>) -> io::Result<(usize, bool)> {
+fn read_line_bounded<R: BufRead>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    max_line: usize,
+) -> io::Result<(usize, bool)> {
     let mut total = 0usize;
     loop {
         let available = match r.fill_buf() {
@@ -89,7 +107,7 @@ fn read_line_bounded<R: BufRead>(r: &mut R, buf: &mut Vec<u8>) -> io::Result<(us
             Some(i) => (i + 1, true),
             None => (available.len(), false),
         };
-        if buf.len() <= MAX_LINE_BYTES {
+        if buf.len() <= max_line {
             buf.extend_from_slice(&available[..used]);
         }
         r.consume(used);
@@ -186,57 +204,112 @@ pub fn fingerprint(file: &mut File, offset: u64) -> io::Result<u64> {
 
 /// Reads complete lines backwards from `end`, in chunks, calling `f(offset, line)` from the
 /// last line to the first, until `f` returns false or the start of the file. Memory is bounded
-/// by the chunk size plus the longest line.
-pub fn for_each_line_rev<F>(file: &mut File, end: u64, mut f: F) -> io::Result<()>
+/// by the chunk size plus the longest line (`MAX_LINE_BYTES`; longer lines are skipped, as
+/// `for_each_line` skips them). `end` should be the end of a complete line; bytes after the last
+/// newline before it are read as a line.
+pub fn for_each_line_rev<F>(file: &mut File, end: u64, f: F) -> io::Result<()>
 where
     F: FnMut(u64, &[u8]) -> bool,
 {
-    const CHUNK: u64 = 256 * 1024;
-    // `carry` holds the bytes of a line that started before the current chunk, in order.
-    let mut carry: Vec<u8> = Vec::new();
+    for_each_line_rev_with(file, end, REV_CHUNK, MAX_LINE_BYTES, f)
+}
+
+/// The chunk `for_each_line_rev` reads at a time.
+pub const REV_CHUNK: u64 = 256 * 1024;
+
+/// `for_each_line_rev` with its own chunk size and line bound. Empty lines are not reported.
+pub fn for_each_line_rev_with<F>(
+    file: &mut File,
+    end: u64,
+    chunk_size: u64,
+    max_line: usize,
+    mut f: F,
+) -> io::Result<()>
+where
+    F: FnMut(u64, &[u8]) -> bool,
+{
+    let chunk_size = chunk_size.max(1);
+    // The end of the line that continues past the current chunk, as pieces in reverse file
+    // order (assembled once its start is found: no quadratic copying of long lines).
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    let mut carried = 0usize;
+    // The carried line is longer than `max_line`: its bytes are dropped up to its start.
+    let mut skipping = false;
+    let mut first = true;
     let mut pos = end;
+    let mut chunk = Vec::new();
+    // Reports one line: `head` (in this chunk) followed by the carried pieces.
+    let mut emit = |off: u64,
+                    head: &[u8],
+                    parts: &mut Vec<Vec<u8>>,
+                    carried: &mut usize,
+                    skipping: &mut bool|
+     -> bool {
+        let total = head.len() + *carried;
+        let skip = std::mem::take(skipping) || total > max_line;
+        let whole: Vec<u8>;
+        let mut line: &[u8] = if parts.is_empty() {
+            head
+        } else {
+            let mut v = Vec::with_capacity(if skip { 0 } else { total });
+            if !skip {
+                v.extend_from_slice(head);
+                for p in parts.iter().rev() {
+                    v.extend_from_slice(p);
+                }
+            }
+            whole = v;
+            &whole
+        };
+        parts.clear();
+        *carried = 0;
+        if skip {
+            return true;
+        }
+        if let Some(s) = line.strip_suffix(b"\r") {
+            line = s;
+        }
+        line.is_empty() || f(off, line)
+    };
     while pos > 0 {
-        let start = pos.saturating_sub(CHUNK);
-        let mut chunk = vec![0u8; (pos - start) as usize];
+        let start = pos.saturating_sub(chunk_size);
+        chunk.clear();
+        chunk.resize((pos - start) as usize, 0);
         file.seek(SeekFrom::Start(start))?;
         file.read_exact(&mut chunk)?;
-        chunk.extend_from_slice(&carry);
-        carry.clear();
-        // chunk now covers [start, start + chunk.len()) and ends at a line boundary
-        // (`end` is the end of a complete line, and carry was the head of one).
         let mut line_end = chunk.len();
-        // skip the final newline of the region
-        if line_end > 0 && chunk[line_end - 1] == b'\n' {
-            line_end -= 1;
+        // The final newline of the region ends the last line; it starts none.
+        if first {
+            first = false;
+            if chunk[line_end - 1] == b'\n' {
+                line_end -= 1;
+            }
         }
         loop {
             match memchr::memrchr(b'\n', &chunk[..line_end]) {
                 Some(i) => {
-                    let mut line = &chunk[i + 1..line_end];
-                    if let Some(s) = line.strip_suffix(b"\r") {
-                        line = s;
-                    }
-                    if !line.is_empty() && !f(start + i as u64 + 1, line) {
+                    let off = start + i as u64 + 1;
+                    let head = &chunk[i + 1..line_end];
+                    if !emit(off, head, &mut parts, &mut carried, &mut skipping) {
                         return Ok(());
                     }
                     line_end = i;
                 }
                 None => {
+                    let head = &chunk[..line_end];
                     if start == 0 {
-                        let mut line = &chunk[..line_end];
-                        if let Some(s) = line.strip_suffix(b"\r") {
-                            line = s;
-                        }
-                        if !line.is_empty() && !f(0, line) {
+                        if !emit(0, head, &mut parts, &mut carried, &mut skipping) {
                             return Ok(());
                         }
-                    } else {
-                        if line_end > MAX_LINE_BYTES {
-                            // Too long to hold: drop it and resync at the previous newline.
-                            carry.clear();
-                        } else {
-                            carry.extend_from_slice(&chunk[..line_end]);
-                            carry.push(b'\n');
+                    } else if !skipping {
+                        if carried + head.len() > max_line {
+                            // Too long to hold: drop it, and the rest of it up to its start.
+                            skipping = true;
+                            parts.clear();
+                            carried = 0;
+                        } else if !head.is_empty() {
+                            parts.push(head.to_vec());
+                            carried += head.len();
                         }
                     }
                     break;
@@ -299,6 +372,35 @@ mod tests {
         .unwrap();
         rev.reverse();
         assert_eq!(fwd, rev);
+    }
+
+    /// Forward and backward reads agree line for line (non-empty lines, the same offsets, the
+    /// same over-long lines skipped), whatever the chunk size.
+    #[test]
+    fn reverse_matches_forward_with_long_lines_and_small_chunks() {
+        let data = b"abc\n\r\n0123456789ABCDEF\nxy\r\n\n0123456789\nq\n0123456789A\ntorn";
+        let (_d, mut f) = file_with(data);
+        for max in [0usize, 1, 3, 10, 11, 16, 100] {
+            let mut fwd = vec![];
+            let end = for_each_line_with(&mut f, 0, max, |o, l| {
+                if !l.is_empty() {
+                    fwd.push((o, l.to_vec()));
+                }
+                true
+            })
+            .unwrap();
+            assert_eq!(end, (data.len() - 4) as u64);
+            for chunk in 1..=20 {
+                let mut rev = vec![];
+                for_each_line_rev_with(&mut f, end, chunk, max, |o, l| {
+                    rev.push((o, l.to_vec()));
+                    true
+                })
+                .unwrap();
+                rev.reverse();
+                assert_eq!(fwd, rev, "max {max} chunk {chunk}");
+            }
+        }
     }
 
     #[test]

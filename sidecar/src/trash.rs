@@ -265,7 +265,13 @@ pub fn list(root: &Path, agents: &[Agent]) -> Vec<Manifest> {
         };
         for e in rd.flatten() {
             if let Some(m) = read_manifest(&e.path()) {
-                if m.agent == *a && e.file_name().to_str() == Some(m.id.as_str()) {
+                // A manifest whose files were never moved in (a delete killed right after
+                // writing it) is no deleted session: the session is still where it was.
+                let holds_files = m
+                    .items
+                    .iter()
+                    .any(|i| fs::symlink_metadata(e.path().join(&i.stored)).is_ok());
+                if m.agent == *a && e.file_name().to_str() == Some(m.id.as_str()) && holds_files {
                     v.push(m);
                 }
             }

@@ -105,6 +105,60 @@ fn nearest_existing(p: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
+/// The backend and what it watches. When a native watch hits the kernel's inotify limit, the
+/// watcher switches to polling, says so once, and re-adds everything it watched (the native
+/// backend's watches go with it).
+struct Watching {
+    backend: Backend,
+    poll: bool,
+    ev_tx: mpsc::Sender<Vec<PathBuf>>,
+    watched: Vec<(PathBuf, RecursiveMode)>,
+    /// Test hook (`SESSION_SIDECAR_WATCH_LIMIT=N`): native watches after the first N fail as
+    /// if the inotify limit were reached.
+    native_limit: Option<usize>,
+    native_watches: usize,
+}
+
+impl Watching {
+    fn watch_raw(&mut self, p: &Path, mode: RecursiveMode) -> notify::Result<()> {
+        if !self.poll {
+            if let Some(limit) = self.native_limit {
+                if self.native_watches >= limit {
+                    return Err(notify::Error::new(notify::ErrorKind::MaxFilesWatch));
+                }
+            }
+        }
+        self.backend.watch(p, mode)?;
+        if !self.poll {
+            self.native_watches += 1;
+        }
+        Ok(())
+    }
+
+    fn watch(&mut self, p: &Path, mode: RecursiveMode) -> notify::Result<()> {
+        match self.watch_raw(p, mode) {
+            Ok(()) => {}
+            Err(e) if is_limit_error(&e) && !self.poll => {
+                tracing::warn!(
+                    "inotify watch limit reached ({e}); falling back to polling every {POLL_INTERVAL:?} (raise fs.inotify.max_user_watches to avoid this)"
+                );
+                let b = make_backend(true, self.ev_tx.clone())?;
+                self.backend = b;
+                self.poll = true;
+                for (w, m) in self.watched.clone() {
+                    if let Err(e) = self.backend.watch(&w, m) {
+                        tracing::warn!("cannot watch {}: {e}", w.display());
+                    }
+                }
+                self.backend.watch(p, mode)?;
+            }
+            Err(e) => return Err(e),
+        }
+        self.watched.push((p.to_path_buf(), mode));
+        Ok(())
+    }
+}
+
 fn run(
     weak: Weak<Sidecar>,
     roots: Vec<PathBuf>,
@@ -114,7 +168,7 @@ fn run(
     force_poll: bool,
 ) {
     let mut poll = force_poll;
-    let mut backend = match make_backend(poll, ev_tx.clone()) {
+    let backend = match make_backend(poll, ev_tx.clone()) {
         Ok(b) => b,
         Err(e) => {
             tracing::warn!(
@@ -130,26 +184,22 @@ fn run(
             }
         }
     };
+    let mut w = Watching {
+        backend,
+        poll,
+        ev_tx: ev_tx.clone(),
+        watched: Vec::new(),
+        native_limit: std::env::var("SESSION_SIDECAR_WATCH_LIMIT")
+            .ok()
+            .and_then(|v| v.parse().ok()),
+        native_watches: 0,
+    };
     let mut pending: Vec<PathBuf> = Vec::new();
     let mut watched_parents: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut install = |backend: &mut Backend,
-                       root: &Path,
-                       pending: &mut Vec<PathBuf>,
-                       poll: &mut bool| {
+    let mut install = |w: &mut Watching, root: &Path, pending: &mut Vec<PathBuf>| {
         if root.is_dir() {
-            match backend.watch(root, RecursiveMode::Recursive) {
+            match w.watch(root, RecursiveMode::Recursive) {
                 Ok(()) => return,
-                Err(e) if is_limit_error(&e) && !*poll => {
-                    tracing::warn!(
-                        "inotify watch limit reached ({e}); falling back to polling every {POLL_INTERVAL:?} (raise fs.inotify.max_user_watches to avoid this)"
-                    );
-                    *poll = true;
-                    if let Ok(b) = make_backend(true, ev_tx.clone()) {
-                        *backend = b;
-                        let _ = backend.watch(root, RecursiveMode::Recursive);
-                    }
-                    return;
-                }
                 Err(e) => tracing::warn!("cannot watch {}: {e}", root.display()),
             }
         }
@@ -157,12 +207,14 @@ fn run(
         pending.push(root.to_path_buf());
         if let Some(parent) = nearest_existing(root) {
             if watched_parents.insert(parent.clone()) {
-                let _ = backend.watch(&parent, RecursiveMode::NonRecursive);
+                if let Err(e) = w.watch(&parent, RecursiveMode::NonRecursive) {
+                    tracing::warn!("cannot watch {}: {e}", parent.display());
+                }
             }
         }
     };
     for root in &roots {
-        install(&mut backend, root, &mut pending, &mut poll);
+        install(&mut w, root, &mut pending);
     }
     loop {
         if let Ok(()) | Err(mpsc::TryRecvError::Disconnected) = stop_rx.try_recv() {
@@ -181,7 +233,7 @@ fn run(
                 if root.is_dir() {
                     appeared.push(root.clone());
                 }
-                install(&mut backend, &root, &mut pending, &mut poll);
+                install(&mut w, &root, &mut pending);
             }
             // Files created together with their folder produced no event of their own.
             for root in appeared {

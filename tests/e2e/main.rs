@@ -9,3 +9,4 @@ mod foundation;
 mod history;
 mod mutations;
 mod protocol_doc;
+mod reliability;

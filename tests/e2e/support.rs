@@ -181,13 +181,51 @@ impl Server {
     }
 
     pub fn spawn(home: &FixtureHome) -> Server {
+        Self::spawn_with(home, &[], None)
+    }
+
+    /// `start` with extra environment, and stderr captured in a file.
+    pub fn start_with(
+        home: &FixtureHome,
+        workspace: &str,
+        options: Value,
+        env: &[(&str, String)],
+        stderr: Option<&Path>,
+    ) -> Server {
+        let mut s = Self::spawn_with(home, env, stderr);
+        let mut opts = options;
+        if opts.get("home").is_none() {
+            opts["home"] = json!(home.path());
+        }
+        let r = s.request(
+            "initialize",
+            json!({
+                "processId": null,
+                "rootUri": null,
+                "capabilities": {},
+                "workspaceFolders": [{"uri": format!("file://{workspace}"), "name": "ws"}],
+                "initializationOptions": opts,
+            }),
+        );
+        assert!(r.get("result").is_some(), "initialize failed: {r}");
+        s.notify("initialized", json!({}));
+        s
+    }
+
+    pub fn spawn_with(home: &FixtureHome, env: &[(&str, String)], stderr: Option<&Path>) -> Server {
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(match stderr {
+                Some(p) => Stdio::from(std::fs::File::create(p).unwrap()),
+                None => Stdio::inherit(),
+            });
         scrub_env(&mut cmd);
         for (k, v) in home.env() {
+            cmd.env(k, v);
+        }
+        for (k, v) in env {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().unwrap();
@@ -233,6 +271,12 @@ impl Server {
         self.stdin.flush().unwrap();
     }
 
+    /// Raw bytes on the server's stdin (no framing added).
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
     pub fn send(&mut self, v: &Value) {
         self.send_raw(serde_json::to_string(v).unwrap().as_bytes());
     }
@@ -255,6 +299,24 @@ impl Server {
         let mut g = lock.lock().unwrap();
         loop {
             if let Some(i) = g.responses.iter().position(|r| r["id"] == json!(id)) {
+                return g.responses.remove(i);
+            }
+            let now = Instant::now();
+            assert!(
+                now < deadline && !g.closed,
+                "no response to request {id} within {timeout:?}"
+            );
+            g = cv.wait_timeout(g, deadline - now).unwrap().0;
+        }
+    }
+
+    /// The response with this id (any JSON id: a string, a number, null).
+    pub fn wait_response_id(&mut self, id: Value, timeout: Duration) -> Value {
+        let (lock, cv) = &*self.inbox;
+        let deadline = Instant::now() + timeout;
+        let mut g = lock.lock().unwrap();
+        loop {
+            if let Some(i) = g.responses.iter().position(|r| r["id"] == id) {
                 return g.responses.remove(i);
             }
             let now = Instant::now();
@@ -311,6 +373,48 @@ impl Server {
                 return None;
             }
             g = cv.wait_timeout(g, deadline - now).unwrap().0;
+        }
+    }
+
+    /// Responses received so far and not yet taken by `wait_response` (drained).
+    pub fn drain_responses(&mut self) -> Vec<Value> {
+        let (lock, _) = &*self.inbox;
+        lock.lock().unwrap().responses.drain(..).collect()
+    }
+
+    /// Wait until `n` responses matching `pred` have arrived (they stay queued).
+    pub fn wait_responses(
+        &mut self,
+        n: usize,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> bool {
+        let (lock, cv) = &*self.inbox;
+        let deadline = Instant::now() + timeout;
+        let mut g = lock.lock().unwrap();
+        loop {
+            if g.responses.iter().filter(|r| pred(r)).count() >= n {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline || g.closed {
+                return false;
+            }
+            g = cv.wait_timeout(g, deadline - now).unwrap().0;
+        }
+    }
+
+    /// Wait for the process to exit (after `exit`, or a kill).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return Some(st);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 

@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_LIMIT: u32 = 200;
 pub const MAX_LIMIT: u32 = 1000;
 
-#[derive(Serialize, Deserialize)]
-struct ListCursor {
-    m: i64,
-    a: Agent,
-    i: String,
+/// The keyset position a list cursor carries: last modified (ms), agent, id.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ListCursor {
+    pub m: i64,
+    pub a: Agent,
+    pub i: String,
 }
 
 fn sort_key(s: &SessionSummary) -> (std::cmp::Reverse<i64>, Agent, String) {
@@ -112,11 +113,17 @@ fn encode_cursor(s: &SessionSummary) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap())
 }
 
-fn decode_cursor(s: &str) -> Result<ListCursor> {
+/// Decode a list cursor (`InvalidCursor` for anything this sidecar did not issue).
+pub fn decode_cursor(s: &str) -> Result<ListCursor> {
+    if s.len() >= 512 {
+        return Err(SidecarError::new(
+            ErrorCode::InvalidCursor,
+            "invalid list cursor",
+        ));
+    }
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(s)
         .ok()
-        .filter(|_| s.len() < 512)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| SidecarError::new(ErrorCode::InvalidCursor, "invalid list cursor"))
 }

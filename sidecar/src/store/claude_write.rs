@@ -100,7 +100,7 @@ fn open_error(path: &Path, e: io::Error) -> SidecarError {
 /// Usable by every JSONL store.
 pub fn append_jsonl_record(path: &Path, record: &str) -> Result<()> {
     debug_assert!(!record.contains('\n'));
-    let mut f = std::fs::OpenOptions::new()
+    let f = std::fs::OpenOptions::new()
         .read(true)
         .append(true)
         .open(path)
@@ -133,7 +133,7 @@ pub fn append_jsonl_record(path: &Path, record: &str) -> Result<()> {
     }
     buf.extend_from_slice(record.as_bytes());
     buf.push(b'\n');
-    f.write_all(&buf)
+    crate::fsutil::append_whole(&f, &buf, len)
         .and_then(|_| f.sync_data())
         .map_err(|e| SidecarError::write_failed(path, &e))
 }
