@@ -68,6 +68,12 @@ end)
 
 H.test('the sidebar updates live when a session file grows (sessions/changed)', function()
   local id = 'f205d6e4-de5f-4f14-8702-317c76336a05'
+  -- A cold list reads large files head-and-tail only; the exact count follows as an update.
+  -- Count from the exact figure, or the late update would be mistaken for the append.
+  H.wait(10000, function()
+    local s = sidebar.state.sessions['claude:' .. id]
+    return s and s.countsExact
+  end, 'exact message count of ' .. id)
   local before = sidebar.state.sessions['claude:' .. id].messageCount
   local text = H.claude_turn({
     session = id,
