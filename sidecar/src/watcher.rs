@@ -117,6 +117,9 @@ struct Watching {
     /// if the inotify limit were reached.
     native_limit: Option<usize>,
     native_watches: usize,
+    /// When the watcher fell back to polling: files changed since (less a margin) may have
+    /// been missed while the poller took its first look, so they are re-read once.
+    fell_back_at: Option<std::time::SystemTime>,
 }
 
 impl Watching {
@@ -145,6 +148,7 @@ impl Watching {
                 let b = make_backend(true, self.ev_tx.clone())?;
                 self.backend = b;
                 self.poll = true;
+                self.fell_back_at = Some(std::time::SystemTime::now() - Duration::from_secs(2));
                 for (w, m) in self.watched.clone() {
                     if let Err(e) = self.backend.watch(&w, m) {
                         tracing::warn!("cannot watch {}: {e}", w.display());
@@ -193,6 +197,7 @@ fn run(
             .ok()
             .and_then(|v| v.parse().ok()),
         native_watches: 0,
+        fell_back_at: None,
     };
     let mut pending: Vec<PathBuf> = Vec::new();
     let mut watched_parents: BTreeSet<PathBuf> = BTreeSet::new();
@@ -216,6 +221,7 @@ fn run(
     for root in &roots {
         install(&mut w, root, &mut pending);
     }
+    catch_up(&mut w, &weak, &roots);
     loop {
         if let Ok(()) | Err(mpsc::TryRecvError::Disconnected) = stop_rx.try_recv() {
             return;
@@ -235,6 +241,7 @@ fn run(
                 }
                 install(&mut w, &root, &mut pending);
             }
+            catch_up(&mut w, &weak, &roots);
             // Files created together with their folder produced no event of their own.
             for root in appeared {
                 let mut files = Vec::new();
@@ -244,6 +251,27 @@ fn run(
         }
         sc.on_paths_changed(&paths);
         sc.save_cache_if_dirty();
+    }
+}
+
+/// After a fallback to polling: re-read the files changed since just before it (the native
+/// watches were gone and the poller had not yet taken its first look).
+fn catch_up(w: &mut Watching, weak: &Weak<Sidecar>, roots: &[PathBuf]) {
+    let Some(since) = w.fell_back_at.take() else {
+        return;
+    };
+    let Some(sc) = weak.upgrade() else { return };
+    let mut files = Vec::new();
+    for root in roots {
+        collect_files(root, &mut files, 0);
+    }
+    files.retain(|f| {
+        std::fs::metadata(f)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= since)
+    });
+    if !files.is_empty() {
+        sc.on_paths_changed(&files);
     }
 }
 

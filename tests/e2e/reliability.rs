@@ -1041,9 +1041,10 @@ fn the_inotify_limit_falls_back_to_polling_once() {
         append(path, line.as_bytes());
         let want = id.to_string();
         let n = s.wait_notification("sessions/changed", Duration::from_secs(5), |p| {
-            p["updated"]
-                .as_array()
-                .is_some_and(|u| u.iter().any(|x| x["id"] == want))
+            p["updated"].as_array().is_some_and(|u| {
+                u.iter()
+                    .any(|x| x["id"] == want && x["messageCount"] == json!(before + 1))
+            })
         });
         assert!(n.is_some(), "an append to {id} was not seen within 5 s");
         let after = s.call("sessions/info", json!({"session": id}))["messageCount"]
