@@ -5,7 +5,7 @@
 use crate::support::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,24 +25,6 @@ const TEMP_PREFIX: &str = ".session-sidecar-tmp-";
 fn sha(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap();
     format!("{:x}", Sha256::digest(&bytes))
-}
-
-/// Every file under `dir` with its contents (to prove that nothing changed).
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut m = BTreeMap::new();
-    fn walk(d: &Path, m: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        let Ok(rd) = std::fs::read_dir(d) else { return };
-        for e in rd.flatten() {
-            let p = e.path();
-            if e.file_type().unwrap().is_dir() {
-                walk(&p, m);
-            } else {
-                m.insert(p.clone(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    walk(dir, &mut m);
-    m
 }
 
 fn lines(path: &Path) -> Vec<Value> {

@@ -88,24 +88,6 @@ fn temp_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// Every file under `dir` with its contents.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut m = BTreeMap::new();
-    fn walk(d: &Path, m: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        let Ok(rd) = std::fs::read_dir(d) else { return };
-        for e in rd.flatten() {
-            let p = e.path();
-            if e.file_type().unwrap().is_dir() {
-                walk(&p, m);
-            } else {
-                m.insert(p.clone(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    walk(dir, &mut m);
-    m
-}
-
 /// Whole JSON lines: newline-terminated, each line parses.
 fn json_lines(bytes: &[u8]) -> Result<Vec<Value>, String> {
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {

@@ -480,3 +480,21 @@ pub fn append(path: &Path, bytes: &[u8]) {
     f.write_all(bytes).unwrap();
     f.sync_data().unwrap();
 }
+
+/// Every file under `dir` with its contents (to prove that nothing changed).
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut m = std::collections::BTreeMap::new();
+    fn walk(d: &Path, m: &mut std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                walk(&p, m);
+            } else {
+                m.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    walk(dir, &mut m);
+    m
+}
