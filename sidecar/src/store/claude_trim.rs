@@ -25,6 +25,7 @@
 //! compaction boundary.
 
 use super::claude::ClaudeStore;
+use super::trim_rules::{cutoff, describe_result, placeholder, short_path, tool_target};
 use super::{SessionFile, SessionStore, TrimOptions};
 use crate::error::{Result, SidecarError};
 use crate::protocol::Agent;
@@ -289,58 +290,11 @@ fn collect_uuids(v: &Value, out: &mut HashSet<String>) {
     }
 }
 
-fn one_line(s: &str, max: usize) -> String {
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if s.chars().count() <= max {
-        s
-    } else {
-        format!("{}…", s.chars().take(max).collect::<String>())
-    }
-}
-
 fn tool_info(b: &Value) -> ToolInfo {
-    let name = b["name"].as_str().unwrap_or("tool").to_string();
-    let input = &b["input"];
-    let target = ["file_path", "notebook_path", "path"]
-        .iter()
-        .find_map(|k| input[*k].as_str().map(|s| one_line(s, 120)))
-        .or_else(|| {
-            input["command"]
-                .as_str()
-                .map(|c| format!("`{}`", one_line(c, 60)))
-        })
-        .or_else(|| {
-            ["pattern", "url", "query", "description"]
-                .iter()
-                .find_map(|k| input[*k].as_str().map(|s| one_line(s, 60)))
-        });
-    ToolInfo { name, target }
-}
-
-pub fn human_size(n: usize) -> String {
-    if n < 1024 {
-        format!("{n} bytes")
-    } else if n < 1024 * 1024 {
-        format!("{:.1} KB", n as f64 / 1024.0)
-    } else {
-        format!("{:.1} MB", n as f64 / (1024.0 * 1024.0))
+    ToolInfo {
+        name: b["name"].as_str().unwrap_or("tool").to_string(),
+        target: tool_target(&b["input"]),
     }
-}
-
-fn placeholder(size: usize, what: &str) -> String {
-    format!("[elided by session-sidecar: {} {what}]", human_size(size))
-}
-
-/// Path relative to the session's cwd when it lies inside it.
-fn short_path(p: &str, cwd: Option<&str>) -> String {
-    if let Some(c) = cwd {
-        if let Some(rest) = p.strip_prefix(c).and_then(|r| r.strip_prefix('/')) {
-            if !rest.is_empty() {
-                return rest.to_string();
-            }
-        }
-    }
-    p.to_string()
 }
 
 fn json_len(v: &Value) -> usize {
@@ -375,13 +329,7 @@ impl Trimmer<'_> {
 
     fn describe(&self, tool_use_id: &str, cwd: Option<&str>) -> String {
         match self.a.tools.get(tool_use_id) {
-            Some(t) => match &t.target {
-                Some(target) if !target.starts_with('`') => {
-                    format!("{} result of {}", t.name, short_path(target, cwd))
-                }
-                Some(target) => format!("{} result of {target}", t.name),
-                None => format!("{} result", t.name),
-            },
+            Some(t) => describe_result(&t.name, t.target.as_deref(), cwd),
             None => "tool result".to_string(),
         }
     }
@@ -534,21 +482,9 @@ pub fn trim(
 ) -> Result<(SessionFile, u64, u64)> {
     let _ = store.agent();
     let a = analyze(&file.path)?;
-    let keep = opts.keep_turns as usize;
-    let n = a.prompt_lines.len();
     // Entries before `cutoff` are slimmed; thinking is never dropped from the last turn.
-    let cutoff = if keep >= n {
-        0
-    } else if keep == 0 {
-        usize::MAX
-    } else {
-        a.prompt_lines[n - keep]
-    };
-    let thinking_cutoff = if keep == 0 {
-        a.prompt_lines.last().copied().unwrap_or(0)
-    } else {
-        cutoff
-    };
+    let c = cutoff(&a.prompt_lines, opts.keep_turns, usize::MAX);
+    let (cutoff, thinking_cutoff) = (c.old_before, c.thinking_before);
 
     let new_id = uuid::Uuid::new_v4().to_string();
     let target = file.path.with_file_name(format!("{new_id}.jsonl"));
@@ -795,23 +731,6 @@ fn restore_thinking(v: &mut Value, saved: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_and_placeholders_read_well() {
-        assert_eq!(human_size(100), "100 bytes");
-        assert_eq!(human_size(49_357), "48.2 KB");
-        assert_eq!(
-            placeholder(49_357, "Read result of src/app.ts"),
-            "[elided by session-sidecar: 48.2 KB Read result of src/app.ts]"
-        );
-        assert_eq!(
-            short_path(
-                "/home/dev/acme-webapp/src/app.ts",
-                Some("/home/dev/acme-webapp")
-            ),
-            "src/app.ts"
-        );
-    }
 
     #[test]
     fn session_id_is_rewritten_in_place() {

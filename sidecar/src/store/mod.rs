@@ -11,6 +11,7 @@ pub mod codex;
 pub mod gemini;
 pub mod gemini_fold;
 pub mod qwen;
+pub mod trim_rules;
 
 use crate::error::{Result, SidecarError};
 use crate::protocol::{Agent, ErrorCode, HistoryItem, HistoryPage, ResumeParams, SubagentSummary};
