@@ -33,7 +33,8 @@
 use super::agent_util::{self as au, Located, RawObject};
 use super::gemini_fold::{self as gf, Folded};
 use super::{
-    check_root, read_dir_or_empty, Appended, ForkRequest, HistoryRequest, SessionFile, SessionStore,
+    check_root, read_dir_or_empty, Appended, ForkRequest, HistoryRequest, SessionFile,
+    SessionStore, TrimOptions,
 };
 use crate::cursor::Cursor;
 use crate::error::{Result, SidecarError};
@@ -122,7 +123,7 @@ fn message_kind(m: &Value) -> u64 {
 }
 
 /// "- **Workspace Directories:**\n  - /path" in a `<session_context>` text.
-fn workspace_dir_from_context(text: &str) -> Option<String> {
+pub(super) fn workspace_dir_from_context(text: &str) -> Option<String> {
     let i = text.find("**Workspace Directories:**")?;
     text[i..]
         .lines()
@@ -534,6 +535,67 @@ impl GeminiStore {
             }
         }
     }
+
+    /// Writes a new session next to `file` holding `messages` (message records as JSON, in
+    /// order): a fresh id whose 8-character prefix no file of the project uses, a header with
+    /// the source's `projectHash` and `forkedFrom`, then the records, then the title (if any).
+    /// Used by fork and by the trim fork (gemini_trim.rs).
+    pub(super) fn write_copy(
+        &self,
+        file: &SessionFile,
+        folded: &Folded,
+        messages: &[&str],
+        last_message: Option<String>,
+        title: Option<String>,
+    ) -> Result<SessionFile> {
+        let chats = file
+            .path
+            .parent()
+            .ok_or_else(|| SidecarError::internal("session file has no folder"))?;
+        let new_id = self.new_session_id(chats);
+        let now_ms = crate::time::now_ms();
+        let now = crate::time::iso_from_ms(now_ms);
+        // session-<UTC YYYY-MM-DDTHH-MM>-<id8>.jsonl
+        let minute = now[..16].replace(':', "-");
+        let target = chats.join(format!("session-{minute}-{}.jsonl", &new_id[..8]));
+        let project_hash = folded.meta.project_hash.clone().ok_or_else(|| {
+            SidecarError::new(
+                ErrorCode::StoreUnreadable,
+                format!("{} has no header with a projectHash", file.path.display()),
+            )
+        })?;
+        let mut header = RawObject::default();
+        header.set("sessionId", &new_id);
+        header.set("projectHash", &project_hash);
+        header.set("startTime", &now);
+        header.set("lastUpdated", &now);
+        header.set("kind", "main");
+        if let Some(d) = &folded.meta.directories {
+            header.set("directories", d);
+        }
+        header.set(
+            "forkedFrom",
+            &json!({"sessionId": folded.meta.session_id.clone().unwrap_or(file.id.clone()),
+                    "messageUuid": last_message}),
+        );
+        let mut out = header.to_json();
+        out.push('\n');
+        for m in messages {
+            out.push_str(m);
+            out.push('\n');
+        }
+        if let Some(t) = title {
+            let t = au::clean_title(&t)?;
+            out.push_str(&json!({"$set": {"summary": t}, "customTitle": t}).to_string());
+            out.push('\n');
+        }
+        au::write_new_file(&target, out.as_bytes())?;
+        Ok(SessionFile {
+            agent: Agent::Gemini,
+            id: new_id,
+            path: target,
+        })
+    }
 }
 
 impl SessionStore for GeminiStore {
@@ -790,57 +852,22 @@ impl SessionStore for GeminiStore {
                 "the session has no conversation to fork",
             ));
         }
-        let chats = file
-            .path
-            .parent()
-            .ok_or_else(|| SidecarError::internal("session file has no folder"))?;
-        let new_id = self.new_session_id(chats);
-        let now_ms = crate::time::now_ms();
-        let now = crate::time::iso_from_ms(now_ms);
-        // session-<UTC YYYY-MM-DDTHH-MM>-<id8>.jsonl
-        let minute = now[..16].replace(':', "-");
-        let target = chats.join(format!("session-{minute}-{}.jsonl", &new_id[..8]));
-        let project_hash = folded.meta.project_hash.clone().ok_or_else(|| {
-            SidecarError::new(
-                ErrorCode::StoreUnreadable,
-                format!("{} has no header with a projectHash", file.path.display()),
-            )
-        })?;
-        let mut header = RawObject::default();
-        header.set("sessionId", &new_id);
-        header.set("projectHash", &project_hash);
-        header.set("startTime", &now);
-        header.set("lastUpdated", &now);
-        header.set("kind", "main");
-        if let Some(d) = &folded.meta.directories {
-            header.set("directories", d);
-        }
-        header.set(
-            "forkedFrom",
-            &json!({"sessionId": folded.meta.session_id.clone().unwrap_or(file.id.clone()),
-                    "messageUuid": msgs.last().map(|m| m.id.clone())}),
-        );
-        let mut out = header.to_json();
-        out.push('\n');
-        for m in &msgs {
-            out.push_str(&m.raw);
-            out.push('\n');
-        }
         let title = req
             .title
             .clone()
             .or_else(|| req.source_title.as_ref().map(|t| format!("{t} (fork)")));
-        if let Some(t) = title {
-            let t = au::clean_title(&t)?;
-            out.push_str(&json!({"$set": {"summary": t}, "customTitle": t}).to_string());
-            out.push('\n');
-        }
-        au::write_new_file(&target, out.as_bytes())?;
-        Ok(SessionFile {
-            agent: Agent::Gemini,
-            id: new_id,
-            path: target,
-        })
+        let raws: Vec<&str> = msgs.iter().map(|m| m.raw.as_str()).collect();
+        self.write_copy(
+            file,
+            &folded,
+            &raws,
+            msgs.last().map(|m| m.id.clone()),
+            title,
+        )
+    }
+
+    fn trim(&self, file: &SessionFile, opts: &TrimOptions) -> Result<(SessionFile, u64, u64)> {
+        super::gemini_trim::trim(self, file, opts)
     }
 
     fn rename(&self, file: &SessionFile, title: &str) -> Result<()> {

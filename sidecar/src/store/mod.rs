@@ -10,6 +10,7 @@ pub mod claude_write;
 pub mod codex;
 pub mod gemini;
 pub mod gemini_fold;
+pub mod gemini_trim;
 pub mod qwen;
 pub mod trim_rules;
 
