@@ -687,4 +687,47 @@ mod tests {
         std::fs::write(&f.path, head.join("\n") + "\n").unwrap();
         assert!(store.trim(&f, &opts(1)).is_err());
     }
+
+    /// After the CLI's own compression, what it resumes with is the snapshot and what follows:
+    /// the copy holds exactly that, trimmed.
+    #[test]
+    fn a_compressed_session_is_trimmed_from_its_snapshot() {
+        let (_d, store, f) = fixture();
+        let text = std::fs::read_to_string(&f.path).unwrap();
+        let head: Vec<&str> = text.lines().take(2).collect();
+        let big = "line of output\\n".repeat(500);
+        let call = r#"{"functionCall":{"id":"c1","name":"read_file","args":{"file_path":"/home/dev/acme-webapp/src/app.ts"}}}"#;
+        let resp = format!(
+            r#"{{"functionResponse":{{"id":"c1","name":"read_file","response":{{"output":"{big}"}}}}}}"#
+        );
+        let lines = [
+            r#"{"id":"old1","timestamp":"2026-11-21T06:27:00Z","type":"user","content":[{"text":"before the compression"}]}"#.to_string(),
+            format!(
+                r#"{{"$set":{{"messages":[{ctx},{{"id":"s1","type":"user","content":[{{"text":"<state_snapshot>all so far</state_snapshot>"}}]}},{{"id":"s2","type":"gemini","content":[{{"text":"Got it. Thanks for the additional context!"}}]}},{{"id":"p2","type":"user","content":[{{"text":"read the app"}}]}},{{"id":"g2","type":"gemini","content":[{call}]}},{{"id":"r2","type":"user","content":[{resp}]}}]}}}}"#,
+                ctx = &serde_json::from_str::<Value>(head[1]).unwrap()["$set"]["messages"][0]
+            ),
+            r#"{"id":"p3","timestamp":"2026-11-21T06:28:00Z","type":"user","content":[{"text":"and now?"}]}"#.to_string(),
+            r#"{"id":"g3","timestamp":"2026-11-21T06:28:01Z","type":"gemini","content":"done"}"#.to_string(),
+        ];
+        std::fs::write(
+            &f.path,
+            format!("{}\n{}\n{}\n", head[0], head[1], lines.join("\n")),
+        )
+        .unwrap();
+        let src = messages(&f.path);
+        assert_eq!(src.len(), 8);
+        let (new, before, after) = store.trim(&f, &opts(1)).unwrap();
+        let got = messages(&new.path);
+        assert_eq!(ids(&got), ids(&src));
+        assert!(!ids(&got).contains(&"old1".to_string()));
+        assert_eq!(got[1], src[1], "the state snapshot stays");
+        assert_eq!(got[4], src[4], "the call stays");
+        assert_eq!(
+            got[5]["content"][0]["functionResponse"]["response"]["output"],
+            "[elided by session-sidecar: 7.3 KB read_file result of src/app.ts]"
+        );
+        assert_eq!(pairing(&got), pairing(&src));
+        assert_eq!(&got[6..], &src[6..]);
+        assert!(after * 4 < before, "{before} -> {after}");
+    }
 }
