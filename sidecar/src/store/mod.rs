@@ -8,6 +8,7 @@ pub mod claude_history;
 pub mod claude_trim;
 pub mod claude_write;
 pub mod codex;
+pub mod codex_trim;
 pub mod gemini;
 pub mod gemini_fold;
 pub mod qwen;
