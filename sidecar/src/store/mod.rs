@@ -11,6 +11,7 @@ pub mod codex;
 pub mod gemini;
 pub mod gemini_fold;
 pub mod qwen;
+pub mod qwen_trim;
 pub mod trim_rules;
 
 use crate::error::{Result, SidecarError};
