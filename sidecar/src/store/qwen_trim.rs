@@ -185,11 +185,13 @@ impl Slimmer<'_> {
             return false;
         };
         let mut changed = false;
-        if drop_thoughts && parts.iter().any(|p| p["thought"] == true) {
-            if parts.iter().any(|p| p["thought"] != true) {
-                parts.retain(|p| p["thought"] != true);
-                changed = true;
-            }
+        // Thoughts go, unless they are all the message has (an empty message is refused).
+        if drop_thoughts
+            && parts.iter().any(|p| p["thought"] == true)
+            && parts.iter().any(|p| p["thought"] != true)
+        {
+            parts.retain(|p| p["thought"] != true);
+            changed = true;
         }
         if !old {
             return changed;
