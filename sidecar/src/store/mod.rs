@@ -12,6 +12,7 @@ pub mod codex_trim;
 pub mod gemini;
 pub mod gemini_fold;
 pub mod qwen;
+pub mod qwen_trim;
 pub mod trim_rules;
 
 use crate::error::{Result, SidecarError};
