@@ -28,8 +28,8 @@
 
 use super::agent_util::RawObject;
 use super::codex::{is_injected_user, CodexLine, CodexStore};
-use super::trim_rules::{cutoff, describe_result, estimate_tokens, one_line, placeholder};
-use super::trim_rules::{short_path, tool_target};
+use super::trim_rules::{cutoff, describe_result, elide_input_strings, estimate_tokens};
+use super::trim_rules::{one_line, placeholder, short_target, tool_target};
 use super::{ForkRequest, SessionFile, TrimOptions};
 use crate::error::{Result, SidecarError};
 use serde_json::{json, Value};
@@ -153,16 +153,6 @@ fn visible_len(p: &Value) -> usize {
 }
 
 impl Ctx {
-    fn target(&self, t: Option<&str>) -> Option<String> {
-        t.map(|t| {
-            if t.starts_with('`') {
-                t.to_string()
-            } else {
-                short_path(t, self.cwd.as_deref())
-            }
-        })
-    }
-
     fn describe(&self, call_id: &str) -> String {
         match self.tools.get(call_id) {
             Some(t) => describe_result(&t.name, t.target.as_deref(), self.cwd.as_deref()),
@@ -208,21 +198,9 @@ impl Ctx {
                     return Out::Keep;
                 };
                 let name = p["name"].as_str().unwrap_or("tool");
-                let target = self.target(call_target(&Value::Object(obj.clone())).as_deref());
-                let mut changed = false;
-                for (k, val) in obj.iter_mut() {
-                    if let Value::String(s) = val {
-                        if s.len() > self.min {
-                            let what = match &target {
-                                Some(t) => format!("{name} {k} for {t}"),
-                                None => format!("{name} {k}"),
-                            };
-                            *val = Value::String(placeholder(s.len(), &what));
-                            changed = true;
-                        }
-                    }
-                }
-                if !changed {
+                let target = call_target(&Value::Object(obj.clone()));
+                let target = short_target(target.as_deref(), self.cwd.as_deref());
+                if !elide_input_strings(name, target.as_deref(), &mut obj, self.min) {
                     return Out::Keep;
                 }
                 let mut n = p.clone();
@@ -234,7 +212,7 @@ impl Ctx {
                     return Out::Keep;
                 };
                 let name = p["name"].as_str().unwrap_or("tool");
-                let what = match self.target(patch_target(input).as_deref()) {
+                let what = match short_target(patch_target(input).as_deref(), self.cwd.as_deref()) {
                     Some(t) => format!("{name} input for {t}"),
                     None => format!("{name} input"),
                 };
