@@ -206,6 +206,11 @@ if [ "${ONLY:-trim}" = trim ] || [ -z "${ONLY:-}" ]; then
   # The other agents: a real fixture session with a tool call two turns back, its tool output
   # made bulky (200 KB, as a big file read would be), trimmed keeping the last turn.
   trim_case qwen-bulky qwen "$WORK/home-trim" "$WS" 33467198-b0c9-40b4-8d2e-f3aa9566f785 1 half 200
+  # Codex 0.169 compacts a resumed fixture thread first ("comp_hash_changed") unless the model is
+  # configured; with the compaction the probe request would carry 5 items either way.
+  printf 'model = "gpt-5.5"\n' >"$WORK/home-trim/.codex/config.toml"
+  # Codex cuts each tool output to about 48 KB when it sends it, next to ~44 KB of fixed prompt.
+  trim_case codex-bulky codex "$WORK/home-trim" "$WS" 01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37 1 half 200
 fi
 
 if [ "${ONLY:-agent}" = agent ] || [ -z "${ONLY:-}" ]; then
