@@ -93,78 +93,58 @@ start_mock() {
   [ -n "$MOCK_PORT" ]
 }
 
-# What the mock received for the resume probe: size, messages, unpaired tool calls.
-request_stats() {
-  "$PY" - "$1" <<'EOF'
-import json, sys
-reqs = []
-for line in open(sys.argv[1]):
-    try:
-        r = json.loads(line)
-    except Exception:
-        continue
-    if isinstance(r.get("body"), dict) and r["body"].get("messages"):
-        reqs.append(r)
-if not reqs:
-    print(json.dumps({"body_bytes": 0, "messages": 0, "tool_uses": 0, "unpaired": ["no request"]}))
-    sys.exit()
-r = reqs[-1]
-msgs = r["body"]["messages"]
-def blocks(m):
-    return m["content"] if isinstance(m.get("content"), list) else []
-unpaired, uses = [], 0
-for i, m in enumerate(msgs):
-    ids = [b.get("id") for b in blocks(m) if b.get("type") == "tool_use"]
-    res = [b.get("tool_use_id") for b in blocks(m) if b.get("type") == "tool_result"]
-    uses += len(ids)
-    if ids:
-        nxt = msgs[i + 1] if i + 1 < len(msgs) else {"content": []}
-        got = {b.get("tool_use_id") for b in blocks(nxt) if b.get("type") == "tool_result"}
-        unpaired += [x for x in ids if x not in got]
-    if res:
-        prev = msgs[i - 1] if i > 0 else {"content": []}
-        have = {b.get("id") for b in blocks(prev) if b.get("type") == "tool_use"}
-        unpaired += [x for x in res if x not in have]
-print(json.dumps({"body_bytes": r["body_bytes"], "messages": len(msgs), "tool_uses": uses,
-                  "unpaired": unpaired}))
-EOF
-}
+# What the mock received for the resume probe: size, items, unpaired tool calls.
+request_stats() { "$PY" "$REPO/tests/request_stats.py" "$1"; }
 
-# resume HOME ID TAG -> rc; log in $WORK/TAG.log, output in $WORK/TAG.out
+# resume AGENT HOME ID TAG [PROJECT] -> rc; log in $WORK/TAG.log, output in $WORK/TAG.out.
+# Claude resumes by id from any directory; Qwen only from the session's own project directory.
 resume() {
-  SAVE_MOCK_LOG="$WORK/$3.log" CLAUDE_BIN="$CLAUDE" CLI_TIMEOUT=600 \
-    "$AGENTS_DIR/resume-check.sh" claude "$1" "$WORK/proj" "$2" >"$WORK/$3.out" 2>&1
+  local agent=$1 var; var=$(echo "$1" | tr a-z A-Z)_BIN
+  env "$var=${AGENT_EXE[$agent]}" SAVE_MOCK_LOG="$WORK/$4.log" CLI_TIMEOUT=600 \
+    "$AGENTS_DIR/resume-check.sh" "$agent" "$2" "${5:-$WORK/proj}" "$3" >"$WORK/$4.out" 2>&1
 }
 history_messages() { tail -1 "$1" | sed 's/^RESULT //' | "$PY" -c 'import json,sys; print(json.load(sys.stdin).get("history_messages"))'; }
 
-# trim_case NAME HOME WORKSPACE SESSION KEEP_TURNS REQUIRE(half|smaller|not-larger)
+# trim_case NAME AGENT HOME WORKSPACE SESSION KEEP_TURNS REQUIRE(half|smaller|not-larger) [PAD_KB]
+# PAD_KB: first make the session bulky with tests/bulky_AGENT.py (every tool output >= PAD_KB KB).
 trim_case() {
-  local name=$1 home=$2 ws=$3 sid=$4 keep=$5 require=$6
+  local name=$1 agent=$2 home=$3 ws=$4 sid=$5 keep=$6 require=$7 pad=${8:-}
+  local ref=$sid
+  [ "$agent" != claude ] && ref=$agent:$sid
   local src
-  src=$(find "$home/.claude/projects" -maxdepth 2 -name "$sid.jsonl" | head -1)
-  [ -f "$src" ] || { fail "[$name] source $sid exists"; return; }
+  src=$(sc "$home" "$ws" info "$ref" --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["path"])' 2>/dev/null)
+  [ -f "$src" ] || { fail "[$name] source $ref exists"; return; }
+  if [ -n "$pad" ]; then
+    local n; n=$("$PY" "$REPO/tests/bulky_$agent.py" "$src" "$pad") || { fail "[$name] bulky_$agent.py"; return; }
+    echo "        [$name] $n tool output(s) padded to $pad KB"
+  fi
   local before_sha; before_sha=$(sha "$src")
-  local args=(compress "$sid" --strategy trim --json)
+  local args=(compress "$ref" --strategy trim --json)
   [ "$keep" != default ] && args+=(--keep-turns "$keep")
   local t0=$SECONDS
   if ! sc "$home" "$ws" "${args[@]}" >"$WORK/$name.trim.json" 2>"$WORK/$name.trim.err"; then
     fail "[$name] compress --strategy trim: $(tail -2 "$WORK/$name.trim.err")"; return
   fi
-  local new; new=$(jget "$WORK/$name.trim.json" session.id)
+  local new newf; new=$(jget "$WORK/$name.trim.json" session.id); newf=$(jget "$WORK/$name.trim.json" session.path)
   local tb ta; tb=$(jget "$WORK/$name.trim.json" tokensBefore); ta=$(jget "$WORK/$name.trim.json" tokensAfter)
-  echo "        [$name] $sid ($(stat -c %s "$src") bytes, keep-turns $keep) -> $new ($(jget "$WORK/$name.trim.json" session.sizeBytes) bytes) in $((SECONDS - t0)) s; estimated tokens $tb -> $ta"
+  echo "        [$name] $ref ($(stat -c %s "$src") bytes, keep-turns $keep) -> $new ($(jget "$WORK/$name.trim.json" session.sizeBytes) bytes) in $((SECONDS - t0)) s; estimated tokens $tb -> $ta"
   check "[$name] source file byte-identical after the trim" [ "$(sha "$src")" = "$before_sha" ]
-  local newf; newf=$(dirname "$src")/$new.jsonl
-  check "[$name] fork written next to the source, mode 0600" [ "$(stat -c %a "$newf" 2>/dev/null)" = 600 ]
+  check "[$name] fork written next to the source, mode 0600" \
+    [ "$(stat -c %a "$newf" 2>/dev/null)" = 600 -a "$(dirname "$newf")" = "$(dirname "$src")" ]
   local elided; elided=$(grep -o '\[elided by session-sidecar: ' "$newf" | wc -l)
   echo "        [$name] $elided placeholder(s) in the fork"
   [ "$require" != not-larger ] && check "[$name] old bulky results became placeholders ($elided)" [ "$elided" -gt 0 ]
-  if [ -z "$CLAUDE" ]; then
-    skip "[$name] resume by the real claude CLI (not installable: see $WORK/install-claude.log)"
+  if [ -z "${AGENT_EXE[$agent]:-}" ]; then
+    skip "[$name] resume by the real $agent CLI (not installable: see $WORK/install-$agent.log)"
     return
   fi
-  resume "$home" "$sid" "$name.orig"; local rc_o=$?
-  resume "$home" "$new" "$name.trim"; local rc_n=$?
+  local proj=$WORK/proj
+  if [ "$agent" != claude ]; then
+    proj=$ws
+    mkdir -p "$proj" 2>/dev/null || { fail "[$name] project directory $proj cannot be created"; return; }
+  fi
+  resume "$agent" "$home" "$sid" "$name.orig" "$proj"; local rc_o=$?
+  resume "$agent" "$home" "$new" "$name.trim" "$proj"; local rc_n=$?
   check "[$name] original resumes (resume-check rc=$rc_o)" [ "$rc_o" = 0 ]
   check "[$name] trimmed fork resumes (resume-check rc=$rc_n)" [ "$rc_n" = 0 ]
   [ "$rc_o" = 0 ] && [ "$rc_n" = 0 ] || { tail -5 "$WORK/$name.trim.out"; return; }
@@ -175,9 +155,11 @@ trim_case() {
   local bo bn up uses
   bo=$(jget "$WORK/$name.orig.stats" body_bytes); bn=$(jget "$WORK/$name.trim.stats" body_bytes)
   up=$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["unpaired"]))' "$WORK/$name.trim.stats")
-  uses=$(jget "$WORK/$name.trim.stats" tool_uses)
+  uses=$(jget "$WORK/$name.trim.stats" tool_calls)
   echo "        [$name] request to the mock API: $bo -> $bn bytes ($((bn * 100 / (bo > 0 ? bo : 1)))%)"
-  check "[$name] every tool_use paired with its tool_result in the request ($uses tool_uses, $up unpaired)" [ "$up" = 0 ]
+  local fixed=$((bo - $(jget "$WORK/$name.orig.stats" history_bytes)))
+  echo "        [$name] of which system prompt, tool definitions and settings (no history trim can shrink them): at least $fixed bytes ($((fixed * 100 / (bo > 0 ? bo : 1)))% of the original request)"
+  check "[$name] every tool call paired with its result in the request ($uses calls, $up unpaired)" [ "$up" = 0 ]
   case "$require" in
     half) check "[$name] request at most half of the original ($bn <= $bo / 2)" [ $((bn * 2)) -le "$bo" ] ;;
     smaller) check "[$name] request smaller than the original ($bn < $bo)" [ "$bn" -lt "$bo" ] ;;
@@ -185,35 +167,50 @@ trim_case() {
   esac
 }
 
-CLAUDE=$(agent_bin CLAUDE_BIN claude) || CLAUDE=""
-[ -n "$CLAUDE" ] && [ -x "$CLAUDE" ] || CLAUDE=""
-QWEN=$(agent_bin QWEN_BIN qwen) || QWEN=""
-[ -n "$QWEN" ] && [ -x "$QWEN" ] || QWEN=""
+declare -A AGENT_EXE=()
+for a in claude qwen codex gemini; do
+  v=$(echo "$a" | tr a-z A-Z)_BIN
+  x=$(agent_bin "$v" "$a") || x=""
+  [ -n "$x" ] && [ -x "$x" ] && AGENT_EXE[$a]=$x
+  echo "$a: ${AGENT_EXE[$a]:-not available}"
+done
+CLAUDE=${AGENT_EXE[claude]:-}
+QWEN=${AGENT_EXE[qwen]:-}
 [ -n "$CLAUDE" ] && ln -sf "$CLAUDE" "$WORK/bin/claude"
 [ -n "$QWEN" ] && ln -sf "$QWEN" "$WORK/bin/qwen"
 echo "sidecar: $SIDECAR"
-echo "claude: ${CLAUDE:-not available}   qwen: ${QWEN:-not available}"
 
 if [ "${ONLY:-trim}" = trim ] || [ -z "${ONLY:-}" ]; then
   echo "== trim"
   cp -r "$REPO/tests/fixtures/home" "$WORK/home-trim"
   cp -r "$REPO/tests/fixtures/corpus" "$WORK/corpus"
+  chmod -R u+w "$WORK/home-trim" "$WORK/corpus"
+  WS=/home/dev/acme-webapp
   # The largest session of the real-CLI fixtures. It is compacted: what is sent is the summary
-  # and one text turn, so there is nothing to trim; the fork must still resume identically.
-  trim_case fixture-largest "$WORK/home-trim" /home/dev/acme-webapp 1b4c021f-90ef-4fb4-ba06-fb4530cf2884 default not-larger
+  # and one text turn (no tool call), next to ~40 KB of system prompt and tool definitions, so
+  # there is nothing to trim; the fork must still resume identically and not grow the request.
+  trim_case fixture-largest claude "$WORK/home-trim" "$WS" 1b4c021f-90ef-4fb4-ba06-fb4530cf2884 default not-larger
   # The largest generated fixture session (compacted too: ~80 KB of history after the boundary,
   # next to ~45 KB of system prompt and tool definitions no history trim can shrink).
-  trim_case corpus-largest "$WORK/corpus" /home/dev/src/project-000 675c734d-5943-4ed7-85b1-f6dbe4ba3a24 1 smaller
+  trim_case corpus-largest claude "$WORK/corpus" /home/dev/src/project-000 675c734d-5943-4ed7-85b1-f6dbe4ba3a24 1 smaller
   # The fixture session with the longest history (107 messages, no compaction).
-  trim_case corpus-longest "$WORK/corpus" /home/dev/src/project-002 04e0ab0e-d510-4117-ae56-f8eb1582ea6d 1 smaller
+  trim_case corpus-longest claude "$WORK/corpus" /home/dev/src/project-002 04e0ab0e-d510-4117-ae56-f8eb1582ea6d 1 smaller
   # A generated 20 MB session, default settings.
   if "$PY" "$TOOLS/corpus/synth_claude_corpus.py" "$WORK/synth" --sessions 1 --size-mb 20 --seed 11 >"$WORK/synth.out" 2>&1; then
     S20=$("$PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["session_id"])' "$WORK/synth/synth_manifest.jsonl")
     W20=$("$PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["cwd"])' "$WORK/synth/synth_manifest.jsonl")
-    trim_case synth-20mb "$WORK/synth" "$W20" "$S20" default half
+    trim_case synth-20mb claude "$WORK/synth" "$W20" "$S20" default half
   else
     fail "generate the 20 MB session: $(tail -2 "$WORK/synth.out")"
   fi
+  # The other agents: a real fixture session with a tool call two turns back, its tool output
+  # made bulky (200 KB, as a big file read would be), trimmed keeping the last turn.
+  trim_case qwen-bulky qwen "$WORK/home-trim" "$WS" 33467198-b0c9-40b4-8d2e-f3aa9566f785 1 half 200
+  # Codex 0.169 compacts a resumed fixture thread first ("comp_hash_changed") unless the model is
+  # configured; with the compaction the probe request would carry 5 items either way.
+  printf 'model = "gpt-5.5"\n' >"$WORK/home-trim/.codex/config.toml"
+  # Codex cuts each tool output to about 48 KB when it sends it, next to ~44 KB of fixed prompt.
+  trim_case codex-bulky codex "$WORK/home-trim" "$WS" 01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37 1 half 200
 fi
 
 if [ "${ONLY:-agent}" = agent ] || [ -z "${ONLY:-}" ]; then
@@ -256,7 +253,7 @@ if [ "${ONLY:-agent}" = agent ] || [ -z "${ONLY:-}" ]; then
       -u CLAUDE_CONFIG_DIR ANTHROPIC_BASE_URL="http://127.0.0.1:$MOCK_PORT" ANTHROPIC_API_KEY=sk-ant-mock \
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_TELEMETRY=1 DISABLE_AUTOUPDATER=1 \
       XDG_CACHE_HOME="$WORK/xdg-cache" XDG_DATA_HOME="$WORK/xdg-data"
-    resume "$H" 59e7b833-aace-4821-88a8-f970caa6c194 claude-agent.resume
+    resume claude "$H" 59e7b833-aace-4821-88a8-f970caa6c194 claude-agent.resume
     check "[claude-agent] the compacted session resumes in the real CLI" [ $? = 0 ]
   else
     fail "[claude-agent] start the anthropic mock"

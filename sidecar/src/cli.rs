@@ -462,7 +462,16 @@ pub fn run(cli: Cli) -> i32 {
                 } else {
                     p::CompressStrategy::Trim
                 };
-                let ctl = handlers::RequestControl::default();
+                // Progress (the agent's run can take a minute) goes to a terminal's stderr.
+                let mut ctl = handlers::RequestControl::default();
+                if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                    ctl.progress = Some(std::sync::Arc::new(
+                        |m: String, pct: Option<u32>| match pct {
+                            Some(p) => eprintln!("{m} ({p}%)"),
+                            None => eprintln!("{m}"),
+                        },
+                    ));
+                }
                 let r = handlers::compress::compress(
                     &sc,
                     p::CompressParams {

@@ -703,3 +703,108 @@ fn live_appends_are_pushed_for_every_agent() {
     assert_eq!(n["items"][0]["parentId"], "35");
     s.shutdown();
 }
+
+/// `sessions/compress {strategy:"trim"}` for the agents other than Claude (whose trim has its own
+/// tests in context.rs): a fixture session with a tool call turns ago, its tool output made bulky
+/// by `tests/bulky_<agent>.py`, is trimmed keeping the last turn. The fork is listed with the
+/// trimmed title, shows the same history with the old output elided, and the source is
+/// byte-identical.
+#[test]
+fn trim_forks_for_every_agent() {
+    let cases = [
+        ("qwen", "33467198-b0c9-40b4-8d2e-f3aa9566f785"),
+        ("codex", CODEX_1),
+    ];
+    let home = FixtureHome::new();
+    let mut s = Server::start(&home, WS, json!({}));
+    for (agent, id) in cases {
+        let reference = format!("{agent}:{id}");
+        let info = s.call("sessions/info", json!({"session": reference}));
+        let src = PathBuf::from(info["path"].as_str().unwrap());
+        let padder = repo_root().join(format!("tests/bulky_{agent}.py"));
+        let out = std::process::Command::new("python3")
+            .arg(&padder)
+            .arg(&src)
+            .arg("100")
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let padded: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        assert!(padded > 0, "{agent}: nothing padded");
+        let before = std::fs::read(&src).unwrap();
+        let history = |s: &mut Server, r: &str| -> Vec<Value> {
+            s.call("sessions/history", json!({"session": r, "limit": 1000}))["items"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        let old_items = history(&mut s, &reference);
+
+        let r = s.call(
+            "sessions/compress",
+            json!({"session": reference, "strategy": "trim", "keepTurns": 1}),
+        );
+        let new_id = r["session"]["id"].as_str().unwrap().to_string();
+        assert_ne!(new_id, id, "{agent}");
+        assert_eq!(r["session"]["agent"], agent);
+        assert!(
+            r["session"]["title"]
+                .as_str()
+                .unwrap()
+                .ends_with(" (trimmed)"),
+            "{agent}: {}",
+            r["session"]["title"]
+        );
+        let (tb, ta) = (
+            r["tokensBefore"].as_u64().unwrap(),
+            r["tokensAfter"].as_u64().unwrap(),
+        );
+        assert!(ta * 2 < tb, "{agent}: estimated tokens {tb} -> {ta}");
+        assert_eq!(
+            std::fs::read(&src).unwrap(),
+            before,
+            "{agent}: source changed"
+        );
+        let new_path = PathBuf::from(r["session"]["path"].as_str().unwrap());
+        assert_eq!(mode_of(&new_path), 0o600, "{agent}");
+        let text = std::fs::read_to_string(&new_path).unwrap();
+        assert!(text.contains("[elided by session-sidecar: "), "{agent}");
+
+        // Listed like any session, with the same conversation (outputs elided).
+        let list = s.call("sessions/list", json!({}));
+        let listed = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["agent"] == agent && x["id"] == new_id.as_str());
+        assert!(listed, "{agent}: the trimmed fork is not listed");
+        let new_items = history(&mut s, &format!("{agent}:{new_id}"));
+        let kinds = |items: &[Value]| -> Vec<(String, Vec<String>)> {
+            items
+                .iter()
+                .map(|i| {
+                    let blocks = i["content"]
+                        .as_array()
+                        .map(|b| {
+                            b.iter()
+                                .map(|b| b["type"].as_str().unwrap_or("").to_string())
+                                .filter(|t| t != "thinking")
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (i["role"].as_str().unwrap_or("").to_string(), blocks)
+                })
+                .collect()
+        };
+        assert_eq!(
+            kinds(&new_items),
+            kinds(&old_items),
+            "{agent}: history shape"
+        );
+    }
+    s.shutdown();
+}

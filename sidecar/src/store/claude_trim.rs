@@ -25,7 +25,9 @@
 //! compaction boundary.
 
 use super::claude::ClaudeStore;
-use super::trim_rules::{cutoff, describe_result, placeholder, short_path, tool_target};
+use super::trim_rules::{
+    cutoff, describe_result, elide_input_strings, placeholder, short_target, tool_target,
+};
 use super::{SessionFile, SessionStore, TrimOptions};
 use crate::error::{Result, SidecarError};
 use crate::protocol::Agent;
@@ -393,26 +395,10 @@ impl Trimmer<'_> {
                 continue;
             }
             let info = tool_info(b);
-            let target = info.target.as_deref().map(|t| {
-                if t.starts_with('`') {
-                    t.to_string()
-                } else {
-                    short_path(t, cwd.as_deref())
-                }
-            });
+            let target = short_target(info.target.as_deref(), cwd.as_deref());
             if let Some(input) = b["input"].as_object_mut() {
-                for (k, val) in input.iter_mut() {
-                    if let Value::String(s) = val {
-                        if s.len() > self.min_bytes {
-                            let what = match &target {
-                                Some(t) => format!("{} {k} for {t}", info.name),
-                                None => format!("{} {k}", info.name),
-                            };
-                            *val = Value::String(placeholder(s.len(), &what));
-                            changed = true;
-                        }
-                    }
-                }
+                changed |=
+                    elide_input_strings(&info.name, target.as_deref(), input, self.min_bytes);
             }
         }
         if changed {

@@ -29,7 +29,8 @@
 
 use super::agent_util::{self as au, Located, RawObject};
 use super::{
-    check_root, read_dir_or_empty, Appended, ForkRequest, HistoryRequest, SessionFile, SessionStore,
+    check_root, read_dir_or_empty, Appended, ForkRequest, HistoryRequest, SessionFile,
+    SessionStore, TrimOptions,
 };
 use crate::cursor::Cursor;
 use crate::error::{Result, SidecarError};
@@ -138,7 +139,7 @@ impl CodexStore {
     }
 
     /// Lines of a rollout with the parent prefix of a `history_base` fork first (`own` = false).
-    fn load_lines(&self, path: &Path, depth: usize) -> Result<(Vec<CodexLine>, u64)> {
+    pub(super) fn load_lines(&self, path: &Path, depth: usize) -> Result<(Vec<CodexLine>, u64)> {
         let (raw, end) = au::read_lines(path)?;
         let mut own = Vec::with_capacity(raw.len());
         for (i, (off, bytes)) in raw.into_iter().enumerate() {
@@ -249,6 +250,132 @@ impl CodexStore {
             .and_then(|_| f.sync_data())
             .map_err(|e| SidecarError::write_failed(&path, &e))
     }
+
+    /// Write `lines` (a thread's records as `load_lines` gives them, possibly edited) as a new
+    /// self-contained thread: the fork machinery `fork` and the trim share.
+    pub(super) fn write_fork(
+        &self,
+        file: &SessionFile,
+        req: &ForkRequest,
+        lines: &[CodexLine],
+    ) -> Result<SessionFile> {
+        let own_meta = lines
+            .iter()
+            .find(|l| l.own && l.ty() == "session_meta")
+            .ok_or_else(|| {
+                SidecarError::new(
+                    ErrorCode::StoreUnreadable,
+                    format!("{} has no session_meta record", file.path.display()),
+                )
+            })?;
+        // Old ids to replace: this thread's and its history_base ancestors'.
+        let mut old_ids = vec![file.id.clone()];
+        for l in lines.iter().filter(|l| l.ty() == "session_meta") {
+            if let Some(i) = l.v["payload"]["id"].as_str() {
+                if !old_ids.iter().any(|o| o.eq_ignore_ascii_case(i)) {
+                    old_ids.push(i.to_string());
+                }
+            }
+        }
+        let mut body: Vec<&CodexLine> = lines.iter().filter(|l| l.ty() != "session_meta").collect();
+        if let Some(up_to) = &req.up_to_message {
+            let items = build_items(lines);
+            if !items.iter().any(|l| &l.item.id == up_to) {
+                return Err(SidecarError::new(
+                    ErrorCode::MessageNotFound,
+                    format!("no message {up_to:?} in that session"),
+                ));
+            }
+            let cut = body
+                .iter()
+                .position(|l| l.ordinal.to_string() == *up_to && l.ty() != "session_meta")
+                .map(|i| i + 1)
+                .unwrap_or(body.len());
+            body.truncate(cut);
+        }
+        if !body.iter().any(|l| l.ty() == "response_item") {
+            return Err(SidecarError::invalid_params(
+                "the session has no conversation to fork",
+            ));
+        }
+        let now_ms = crate::time::now_ms();
+        let now = crate::time::iso_from_ms(now_ms);
+        let new_id = uuid::Uuid::now_v7().to_string();
+        let (dir, stamp) = self.today_dir(now_ms.div_euclid(1000));
+        let target = dir.join(format!("rollout-{stamp}-{new_id}.jsonl"));
+
+        let replace_ids = |s: &str| -> String {
+            let mut s = s.to_string();
+            for o in &old_ids {
+                s = s.replace(o.as_str(), &new_id);
+            }
+            s
+        };
+        let mut out = String::new();
+        // session_meta: the source's own, made a self-contained thread of its own.
+        let mut meta = RawObject::parse(&own_meta.text)
+            .ok_or_else(|| SidecarError::internal("unparsable session_meta"))?;
+        let mut payload = meta
+            .get("payload")
+            .and_then(|p| RawObject::parse(p.get()))
+            .ok_or_else(|| SidecarError::internal("session_meta without payload"))?;
+        payload.set("id", &new_id);
+        payload.set("session_id", &new_id);
+        payload.set("timestamp", &now);
+        payload.set("forked_from_id", &file.id);
+        payload.remove("forked_from_ordinal_exclusive");
+        payload.remove("history_base");
+        if let Some(cw) = payload.get("context_window").map(|r| r.get().to_string()) {
+            if let Ok(raw) = RawValue::from_string(replace_ids(&cw)) {
+                payload.set_raw("context_window", raw);
+            }
+        }
+        if let Some(b) = &req.branch {
+            let mut git = payload
+                .get("git")
+                .and_then(|g| RawObject::parse(g.get()))
+                .unwrap_or_default();
+            git.set("branch", b);
+            payload.set_raw("git", git.into_raw());
+        }
+        meta.set("timestamp", &now);
+        meta.set("ordinal", &0u64);
+        meta.set_raw("payload", payload.into_raw());
+        out.push_str(&meta.to_json());
+        out.push('\n');
+        let mut ordinal = 1u64;
+        for l in &body {
+            let Some(mut o) = RawObject::parse(&replace_ids(&l.text)) else {
+                continue;
+            };
+            o.set("ordinal", &ordinal);
+            ordinal += 1;
+            out.push_str(&o.to_json());
+            out.push('\n');
+        }
+        let title = req
+            .title
+            .clone()
+            .or_else(|| req.source_title.as_ref().map(|t| format!("{t} (fork)")));
+        let title = title.map(|t| au::clean_title(&t)).transpose()?;
+        if let Some(t) = &title {
+            out.push_str(&name_record(&now, ordinal, &new_id, t));
+            out.push('\n');
+        }
+        au::write_new_file(&target, out.as_bytes())?;
+        if let Some(t) = &title {
+            if let Err(e) = self.write_name(&new_id, t) {
+                tracing::warn!(
+                    "fork written, but its name could not be added to Codex's index: {e}"
+                );
+            }
+        }
+        Ok(SessionFile {
+            agent: Agent::Codex,
+            id: new_id,
+            path: target,
+        })
+    }
 }
 
 trait PrivateMode {
@@ -343,17 +470,17 @@ fn load_names(path: &Path) -> HashMap<String, String> {
 }
 
 /// One rollout line, for history and forks.
-struct CodexLine {
-    off: u64,
-    ordinal: u64,
+pub(super) struct CodexLine {
+    pub(super) off: u64,
+    pub(super) ordinal: u64,
     /// False for lines of a `history_base` parent.
-    own: bool,
-    text: String,
-    v: Value,
+    pub(super) own: bool,
+    pub(super) text: String,
+    pub(super) v: Value,
 }
 
 impl CodexLine {
-    fn ty(&self) -> &str {
+    pub(super) fn ty(&self) -> &str {
         self.v["type"].as_str().unwrap_or("")
     }
 }
@@ -369,7 +496,7 @@ fn texts_of(content: &Value) -> Vec<String> {
 }
 
 /// Whether a user `message` is context the CLI injected rather than what the user typed.
-fn is_injected_user(p: &Value) -> bool {
+pub(super) fn is_injected_user(p: &Value) -> bool {
     if let Some(kinds) =
         p["internal_chat_message_metadata_passthrough"]["content_item_kinds"].as_array()
     {
@@ -815,122 +942,11 @@ impl SessionStore for CodexStore {
 
     fn fork(&self, file: &SessionFile, req: &ForkRequest) -> Result<SessionFile> {
         let (lines, _) = self.load_lines(&file.path, 8)?;
-        let own_meta = lines
-            .iter()
-            .find(|l| l.own && l.ty() == "session_meta")
-            .ok_or_else(|| {
-                SidecarError::new(
-                    ErrorCode::StoreUnreadable,
-                    format!("{} has no session_meta record", file.path.display()),
-                )
-            })?;
-        // Old ids to replace: this thread's and its history_base ancestors'.
-        let mut old_ids = vec![file.id.clone()];
-        for l in lines.iter().filter(|l| l.ty() == "session_meta") {
-            if let Some(i) = l.v["payload"]["id"].as_str() {
-                if !old_ids.iter().any(|o| o.eq_ignore_ascii_case(i)) {
-                    old_ids.push(i.to_string());
-                }
-            }
-        }
-        let mut body: Vec<&CodexLine> = lines.iter().filter(|l| l.ty() != "session_meta").collect();
-        if let Some(up_to) = &req.up_to_message {
-            let items = build_items(&lines);
-            if !items.iter().any(|l| &l.item.id == up_to) {
-                return Err(SidecarError::new(
-                    ErrorCode::MessageNotFound,
-                    format!("no message {up_to:?} in that session"),
-                ));
-            }
-            let cut = body
-                .iter()
-                .position(|l| l.ordinal.to_string() == *up_to && l.ty() != "session_meta")
-                .map(|i| i + 1)
-                .unwrap_or(body.len());
-            body.truncate(cut);
-        }
-        if !body.iter().any(|l| l.ty() == "response_item") {
-            return Err(SidecarError::invalid_params(
-                "the session has no conversation to fork",
-            ));
-        }
-        let now_ms = crate::time::now_ms();
-        let now = crate::time::iso_from_ms(now_ms);
-        let new_id = uuid::Uuid::now_v7().to_string();
-        let (dir, stamp) = self.today_dir(now_ms.div_euclid(1000));
-        let target = dir.join(format!("rollout-{stamp}-{new_id}.jsonl"));
+        self.write_fork(file, req, &lines)
+    }
 
-        let replace_ids = |s: &str| -> String {
-            let mut s = s.to_string();
-            for o in &old_ids {
-                s = s.replace(o.as_str(), &new_id);
-            }
-            s
-        };
-        let mut out = String::new();
-        // session_meta: the source's own, made a self-contained thread of its own.
-        let mut meta = RawObject::parse(&own_meta.text)
-            .ok_or_else(|| SidecarError::internal("unparsable session_meta"))?;
-        let mut payload = meta
-            .get("payload")
-            .and_then(|p| RawObject::parse(p.get()))
-            .ok_or_else(|| SidecarError::internal("session_meta without payload"))?;
-        payload.set("id", &new_id);
-        payload.set("session_id", &new_id);
-        payload.set("timestamp", &now);
-        payload.set("forked_from_id", &file.id);
-        payload.remove("forked_from_ordinal_exclusive");
-        payload.remove("history_base");
-        if let Some(cw) = payload.get("context_window").map(|r| r.get().to_string()) {
-            if let Ok(raw) = RawValue::from_string(replace_ids(&cw)) {
-                payload.set_raw("context_window", raw);
-            }
-        }
-        if let Some(b) = &req.branch {
-            let mut git = payload
-                .get("git")
-                .and_then(|g| RawObject::parse(g.get()))
-                .unwrap_or_default();
-            git.set("branch", b);
-            payload.set_raw("git", git.into_raw());
-        }
-        meta.set("timestamp", &now);
-        meta.set("ordinal", &0u64);
-        meta.set_raw("payload", payload.into_raw());
-        out.push_str(&meta.to_json());
-        out.push('\n');
-        let mut ordinal = 1u64;
-        for l in &body {
-            let Some(mut o) = RawObject::parse(&replace_ids(&l.text)) else {
-                continue;
-            };
-            o.set("ordinal", &ordinal);
-            ordinal += 1;
-            out.push_str(&o.to_json());
-            out.push('\n');
-        }
-        let title = req
-            .title
-            .clone()
-            .or_else(|| req.source_title.as_ref().map(|t| format!("{t} (fork)")));
-        let title = title.map(|t| au::clean_title(&t)).transpose()?;
-        if let Some(t) = &title {
-            out.push_str(&name_record(&now, ordinal, &new_id, t));
-            out.push('\n');
-        }
-        au::write_new_file(&target, out.as_bytes())?;
-        if let Some(t) = &title {
-            if let Err(e) = self.write_name(&new_id, t) {
-                tracing::warn!(
-                    "fork written, but its name could not be added to Codex's index: {e}"
-                );
-            }
-        }
-        Ok(SessionFile {
-            agent: Agent::Codex,
-            id: new_id,
-            path: target,
-        })
+    fn trim(&self, file: &SessionFile, opts: &TrimOptions) -> Result<(SessionFile, u64, u64)> {
+        super::codex_trim::trim(self, file, opts)
     }
 
     fn rename(&self, file: &SessionFile, title: &str) -> Result<()> {

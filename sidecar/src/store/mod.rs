@@ -8,10 +8,12 @@ pub mod claude_history;
 pub mod claude_trim;
 pub mod claude_write;
 pub mod codex;
+pub mod codex_trim;
 pub mod gemini;
 pub mod gemini_fold;
 pub mod gemini_trim;
 pub mod qwen;
+pub mod qwen_trim;
 pub mod trim_rules;
 
 use crate::error::{Result, SidecarError};

@@ -162,7 +162,7 @@ impl UsageMeta {
     }
 }
 
-fn is_conversation(ty: &str) -> bool {
+pub(super) fn is_conversation(ty: &str) -> bool {
     matches!(ty, "user" | "assistant" | "tool_result")
 }
 
@@ -178,31 +178,31 @@ fn first_text_part(message: &RawValue) -> Option<String> {
 }
 
 /// One parsed record of a file, for history and forks.
-struct Parsed {
-    off: u64,
+pub(super) struct Parsed {
+    pub(super) off: u64,
     /// The line itself, kept for forks only.
-    text: Option<String>,
-    v: Value,
+    pub(super) text: Option<String>,
+    pub(super) v: Value,
 }
 
 impl Parsed {
-    fn ty(&self) -> &str {
+    pub(super) fn ty(&self) -> &str {
         self.v["type"].as_str().unwrap_or("")
     }
-    fn uuid(&self) -> &str {
+    pub(super) fn uuid(&self) -> &str {
         self.v["uuid"].as_str().unwrap_or("")
     }
     fn parent(&self) -> Option<&str> {
         self.v["parentUuid"].as_str()
     }
-    fn is_compression(&self) -> bool {
+    pub(super) fn is_compression(&self) -> bool {
         self.ty() == "system" && self.v["subtype"] == "chat_compression"
     }
 }
 
 /// Every record the CLI's reader accepts (uuid, parentUuid string|null, sessionId, known type);
 /// `keep_text` keeps each line for copying.
-fn parse_file(path: &Path, keep_text: bool) -> Result<(Vec<Parsed>, u64)> {
+pub(super) fn parse_file(path: &Path, keep_text: bool) -> Result<(Vec<Parsed>, u64)> {
     let (lines, end) = au::read_lines(path)?;
     let mut out = Vec::with_capacity(lines.len());
     for (off, line) in lines {
@@ -233,7 +233,7 @@ fn parse_file(path: &Path, keep_text: bool) -> Result<(Vec<Parsed>, u64)> {
 
 /// Indexes of the active chain, oldest first: from `leaf` (default: the last conversation
 /// record in file order) back through `parentUuid` until a missing parent or a cycle.
-fn active_chain(recs: &[Parsed], leaf: Option<&str>) -> Result<Vec<usize>> {
+pub(super) fn active_chain(recs: &[Parsed], leaf: Option<&str>) -> Result<Vec<usize>> {
     let by_uuid: HashMap<&str, usize> = recs
         .iter()
         .enumerate()
@@ -398,6 +398,79 @@ fn title_record(
         &serde_json::json!({"customTitle": title, "titleSource": "manual"}),
     );
     o.to_json()
+}
+
+/// Writes a fork of `file`: the records `chain` names (indexes into `recs`, oldest first) copied
+/// like the CLI's `--fork-session` (same uuids, `sessionId` rewritten, `forkedFrom` on every
+/// record, first record's parent null), then a `custom_title` record when `title` is given.
+/// `edit(chain_position, record)` may change a copied record first (the trim uses it).
+pub(super) fn write_fork(
+    file: &SessionFile,
+    recs: &[Parsed],
+    chain: &[usize],
+    title: Option<&str>,
+    branch: Option<&str>,
+    mut edit: impl FnMut(usize, &mut RawObject),
+) -> Result<SessionFile> {
+    if !chain.iter().any(|i| is_conversation(recs[*i].ty())) {
+        return Err(SidecarError::invalid_params(
+            "the session has no conversation to fork",
+        ));
+    }
+    let dir = file
+        .path
+        .parent()
+        .ok_or_else(|| SidecarError::internal("session file has no folder"))?;
+    let new_id = uuid::Uuid::new_v4().to_string();
+    let target = dir.join(format!("{new_id}.jsonl"));
+    let project_cwd = recs
+        .iter()
+        .find_map(|r| r.v["cwd"].as_str())
+        .map(str::to_string);
+    let mut out = String::new();
+    let mut last_uuid = None;
+    let mut last_v = None;
+    for (k, i) in chain.iter().enumerate() {
+        let r = &recs[*i];
+        let Some(mut o) = r.text.as_deref().and_then(RawObject::parse) else {
+            continue;
+        };
+        edit(k, &mut o);
+        o.set("sessionId", &new_id);
+        if k == 0 {
+            o.set("parentUuid", &Value::Null);
+            if r.v["cwd"].as_str().is_none() {
+                if let Some(c) = &project_cwd {
+                    o.set("cwd", c);
+                }
+            }
+        }
+        o.set(
+            "forkedFrom",
+            &serde_json::json!({"sessionId": file.id, "messageUuid": r.uuid()}),
+        );
+        out.push_str(&o.to_json());
+        out.push('\n');
+        last_uuid = Some(r.uuid().to_string());
+        last_v = Some(&r.v);
+    }
+    if let Some(t) = title {
+        let t = au::clean_title(t)?;
+        out.push_str(&title_record(
+            &new_id,
+            last_uuid.as_deref(),
+            last_v,
+            &t,
+            branch,
+        ));
+        out.push('\n');
+    }
+    au::write_new_file(&target, out.as_bytes())?;
+    Ok(SessionFile {
+        agent: Agent::Qwen,
+        id: new_id,
+        path: target,
+    })
 }
 
 impl SessionStore for QwenStore {
@@ -626,68 +699,26 @@ impl SessionStore for QwenStore {
     fn fork(&self, file: &SessionFile, req: &ForkRequest) -> Result<SessionFile> {
         let (recs, _) = parse_file(&file.path, true)?;
         let chain = active_chain(&recs, req.up_to_message.as_deref())?;
-        if !chain.iter().any(|i| is_conversation(recs[*i].ty())) {
-            return Err(SidecarError::invalid_params(
-                "the session has no conversation to fork",
-            ));
-        }
-        let dir = file
-            .path
-            .parent()
-            .ok_or_else(|| SidecarError::internal("session file has no folder"))?;
-        let new_id = uuid::Uuid::new_v4().to_string();
-        let target = dir.join(format!("{new_id}.jsonl"));
-        let project_cwd = recs
-            .iter()
-            .find_map(|r| r.v["cwd"].as_str())
-            .map(str::to_string);
-        let mut out = String::new();
-        let mut last_uuid = None;
-        let mut last_v = None;
-        for (k, i) in chain.iter().enumerate() {
-            let r = &recs[*i];
-            let Some(mut o) = r.text.as_deref().and_then(RawObject::parse) else {
-                continue;
-            };
-            o.set("sessionId", &new_id);
-            if k == 0 {
-                o.set("parentUuid", &Value::Null);
-                if r.v["cwd"].as_str().is_none() {
-                    if let Some(c) = &project_cwd {
-                        o.set("cwd", c);
-                    }
-                }
-            }
-            o.set(
-                "forkedFrom",
-                &serde_json::json!({"sessionId": file.id, "messageUuid": r.uuid()}),
-            );
-            out.push_str(&o.to_json());
-            out.push('\n');
-            last_uuid = Some(r.uuid().to_string());
-            last_v = Some(&r.v);
-        }
         let title = req
             .title
             .clone()
             .or_else(|| req.source_title.as_ref().map(|t| format!("{t} (fork)")));
-        if let Some(t) = title {
-            let t = au::clean_title(&t)?;
-            out.push_str(&title_record(
-                &new_id,
-                last_uuid.as_deref(),
-                last_v,
-                &t,
-                req.branch.as_deref(),
-            ));
-            out.push('\n');
-        }
-        au::write_new_file(&target, out.as_bytes())?;
-        Ok(SessionFile {
-            agent: Agent::Qwen,
-            id: new_id,
-            path: target,
-        })
+        write_fork(
+            file,
+            &recs,
+            &chain,
+            title.as_deref(),
+            req.branch.as_deref(),
+            |_, _| {},
+        )
+    }
+
+    fn trim(
+        &self,
+        file: &SessionFile,
+        opts: &super::TrimOptions,
+    ) -> Result<(SessionFile, u64, u64)> {
+        super::qwen_trim::trim(file, opts)
     }
 
     fn rename(&self, file: &SessionFile, title: &str) -> Result<()> {

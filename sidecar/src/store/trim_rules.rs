@@ -111,6 +111,42 @@ pub fn describe_result(name: &str, target: Option<&str>, cwd: Option<&str>) -> S
     }
 }
 
+/// The target as a placeholder shows it: a path relative to the cwd, a `command` as it is.
+pub fn short_target(target: Option<&str>, cwd: Option<&str>) -> Option<String> {
+    target.map(|t| {
+        if t.starts_with('`') {
+            t.to_string()
+        } else {
+            short_path(t, cwd)
+        }
+    })
+}
+
+/// Replaces every string argument of a tool call larger than `min_bytes` (a written file's
+/// content, a patch) with a placeholder "<tool> <key> for <target>"; the arguments stay an
+/// object with the same keys. Returns whether anything changed.
+pub fn elide_input_strings(
+    name: &str,
+    target: Option<&str>,
+    args: &mut serde_json::Map<String, serde_json::Value>,
+    min_bytes: usize,
+) -> bool {
+    let mut changed = false;
+    for (k, val) in args.iter_mut() {
+        if let serde_json::Value::String(s) = val {
+            if s.len() > min_bytes {
+                let what = match target {
+                    Some(t) => format!("{name} {k} for {t}"),
+                    None => format!("{name} {k}"),
+                };
+                *val = serde_json::Value::String(placeholder(s.len(), &what));
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
 /// Tokens estimated from model-visible bytes.
 pub fn estimate_tokens(bytes: u64) -> u64 {
     bytes / 4
