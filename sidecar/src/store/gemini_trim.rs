@@ -33,7 +33,8 @@
 use super::gemini::GeminiStore;
 use super::gemini_fold::{self as gf};
 use super::trim_rules::{
-    cutoff, describe_result, estimate_tokens, placeholder, short_path, tool_target,
+    cutoff, describe_result, elide_input_strings, estimate_tokens, placeholder, short_target,
+    tool_target,
 };
 use super::{SessionFile, TrimOptions};
 use crate::error::{Result, SidecarError};
@@ -182,29 +183,11 @@ impl Slimmer {
 
     /// Big string arguments of a call become placeholders (args stay an object).
     fn slim_args(&self, name: &str, args: &mut Value) -> bool {
-        let target = tool_target(args).map(|t| {
-            if t.starts_with('`') {
-                t
-            } else {
-                short_path(&t, self.cwd.as_deref())
-            }
-        });
-        let mut changed = false;
-        if let Some(o) = args.as_object_mut() {
-            for (k, v) in o.iter_mut() {
-                if let Value::String(s) = v {
-                    if s.len() > self.min {
-                        let what = match &target {
-                            Some(t) => format!("{name} {k} for {t}"),
-                            None => format!("{name} {k}"),
-                        };
-                        *v = Value::String(placeholder(s.len(), &what));
-                        changed = true;
-                    }
-                }
-            }
+        let target = short_target(tool_target(args).as_deref(), self.cwd.as_deref());
+        match args.as_object_mut() {
+            Some(o) => elide_input_strings(name, target.as_deref(), o, self.min),
+            None => false,
         }
-        changed
     }
 
     /// The parts of a content array or a call's result array.
