@@ -211,6 +211,8 @@ if [ "${ONLY:-trim}" = trim ] || [ -z "${ONLY:-}" ]; then
   printf 'model = "gpt-5.5"\n' >"$WORK/home-trim/.codex/config.toml"
   # Codex cuts each tool output to about 48 KB when it sends it, next to ~44 KB of fixed prompt.
   trim_case codex-bulky codex "$WORK/home-trim" "$WS" 01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37 1 half 200
+  # Gemini CLI masks tool outputs itself once they pass ~80k tokens, so 100 KB (below that).
+  trim_case gemini-bulky gemini "$WORK/home-trim" "$WS" 47d75b93-bf15-4461-8bef-b1f7c7e23d6b 1 half 100
 fi
 
 if [ "${ONLY:-agent}" = agent ] || [ -z "${ONLY:-}" ]; then

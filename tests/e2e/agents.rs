@@ -714,6 +714,7 @@ fn trim_forks_for_every_agent() {
     let cases = [
         ("qwen", "33467198-b0c9-40b4-8d2e-f3aa9566f785"),
         ("codex", CODEX_1),
+        ("gemini", GEMINI_1),
     ];
     let home = FixtureHome::new();
     let mut s = Server::start(&home, WS, json!({}));
