@@ -167,6 +167,29 @@ trim_case() {
   esac
 }
 
+# turn_after_trim NAME AGENT HOME WORKSPACE: the trimmed fork of trim case NAME shows its estimate as
+# its context; a real turn on it (KEEP=1: the CLI appends) replaces the estimate with the usage the
+# agent recorded, and the fork still resumes after that turn.
+turn_after_trim() {
+  local name=$1 agent=$2 home=$3 ws=$4
+  [ -n "${AGENT_EXE[$agent]:-}" ] || return
+  local new est used0 used1
+  new=$(jget "$WORK/$name.trim.json" session.id); est=$(jget "$WORK/$name.trim.json" tokensAfter)
+  used0=$(jget "$WORK/$name.trim.json" session.context.usedTokens)
+  check "[$name] the fork's context is the trim's estimate ($used0 = $est)" [ "$used0" = "$est" ]
+  local var; var=$(echo "$agent" | tr a-z A-Z)_BIN
+  local proj=$ws; [ "$agent" = claude ] && proj=$WORK/proj
+  env "$var=${AGENT_EXE[$agent]}" KEEP=1 CLI_TIMEOUT=600 \
+    "$AGENTS_DIR/resume-check.sh" "$agent" "$home" "$proj" "$new" >"$WORK/$name.turn.out" 2>&1
+  local rc=$?
+  check "[$name] a real turn on the trimmed fork (resume-check KEEP=1 rc=$rc)" [ "$rc" = 0 ]
+  sc "$home" "$ws" context "$agent:$new" --json >"$WORK/$name.ctx.json" 2>>"$WORK/$name.trim.err"
+  used1=$(jget "$WORK/$name.ctx.json" usedTokens)
+  check "[$name] after the turn the context is the agent's own figure ($est -> $used1)" [ "$used1" != "$est" -a "$used1" -gt 0 ]
+  resume "$agent" "$home" "$new" "$name.again" "$proj"; rc=$?
+  check "[$name] the fork still resumes after that turn (rc=$rc)" [ "$rc" = 0 ]
+}
+
 declare -A AGENT_EXE=()
 for a in claude qwen codex gemini; do
   v=$(echo "$a" | tr a-z A-Z)_BIN
@@ -190,6 +213,7 @@ if [ "${ONLY:-trim}" = trim ] || [ -z "${ONLY:-}" ]; then
   # and one text turn (no tool call), next to ~40 KB of system prompt and tool definitions, so
   # there is nothing to trim; the fork must still resume identically and not grow the request.
   trim_case fixture-largest claude "$WORK/home-trim" "$WS" 1b4c021f-90ef-4fb4-ba06-fb4530cf2884 default not-larger
+  turn_after_trim fixture-largest claude "$WORK/home-trim" "$WS"
   # The largest generated fixture session (compacted too: ~80 KB of history after the boundary,
   # next to ~45 KB of system prompt and tool definitions no history trim can shrink).
   trim_case corpus-largest claude "$WORK/corpus" /home/dev/src/project-000 675c734d-5943-4ed7-85b1-f6dbe4ba3a24 1 smaller
@@ -206,13 +230,16 @@ if [ "${ONLY:-trim}" = trim ] || [ -z "${ONLY:-}" ]; then
   # The other agents: a real fixture session with a tool call two turns back, its tool output
   # made bulky (200 KB, as a big file read would be), trimmed keeping the last turn.
   trim_case qwen-bulky qwen "$WORK/home-trim" "$WS" 33467198-b0c9-40b4-8d2e-f3aa9566f785 1 half 200
+  turn_after_trim qwen-bulky qwen "$WORK/home-trim" "$WS"
   # Codex 0.169 compacts a resumed fixture thread first ("comp_hash_changed") unless the model is
   # configured; with the compaction the probe request would carry 5 items either way.
   printf 'model = "gpt-5.5"\n' >"$WORK/home-trim/.codex/config.toml"
   # Codex cuts each tool output to about 48 KB when it sends it, next to ~44 KB of fixed prompt.
   trim_case codex-bulky codex "$WORK/home-trim" "$WS" 01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37 1 half 200
+  turn_after_trim codex-bulky codex "$WORK/home-trim" "$WS"
   # Gemini CLI masks tool outputs itself once they pass ~80k tokens, so 100 KB (below that).
   trim_case gemini-bulky gemini "$WORK/home-trim" "$WS" 47d75b93-bf15-4461-8bef-b1f7c7e23d6b 1 half 100
+  turn_after_trim gemini-bulky gemini "$WORK/home-trim" "$WS"
 fi
 
 if [ "${ONLY:-agent}" = agent ] || [ -z "${ONLY:-}" ]; then

@@ -93,7 +93,7 @@ pub fn scan_file(
             if transcript::fingerprint(&mut f, ps.offset)? == ps.fingerprint {
                 let mut st = ps.clone();
                 let end = transcript::for_each_line(&mut f, st.offset, |_, line| {
-                    store.scan_line(&mut st, line);
+                    feed(store, &mut st, line);
                     true
                 })?;
                 st.offset = end;
@@ -108,12 +108,21 @@ pub fn scan_file(
         return Ok((key, st));
     }
     let end = transcript::for_each_line(&mut f, 0, |_, line| {
-        store.scan_line(&mut st, line);
+        feed(store, &mut st, line);
         true
     })?;
     st.offset = end;
     st.fingerprint = transcript::fingerprint(&mut f, end)?;
     Ok((key, st))
+}
+
+/// One line into a file's summary: the store's own reading, plus the estimate a trim left (a
+/// trimmed fork's context is its estimate until the agent records a turn; `trim_rules`).
+fn feed(store: &dyn SessionStore, st: &mut ScanState, line: &[u8]) {
+    store.scan_line(st, line);
+    if let Some(n) = crate::store::trim_rules::estimate_in(line) {
+        st.context_used = Some(n);
+    }
 }
 
 /// A cold read of a large file: lines from the head until the store has what the head gives
@@ -132,7 +141,7 @@ fn lite_scan(
     let mut done = false;
     for line in transcript::lines_in(&ht.head, false) {
         if !done || store.lite_metadata_line(line) {
-            store.scan_line(st, line);
+            feed(store, st, line);
         }
         done = done || store.lite_head_done(st);
     }
@@ -152,10 +161,10 @@ fn lite_scan(
         .iter()
         .filter(|l| store.lite_metadata_line(l))
     {
-        store.scan_line(st, line);
+        feed(store, st, line);
     }
     for line in &tail_lines[start..] {
-        store.scan_line(st, line);
+        feed(store, st, line);
     }
     st.partial = true;
     st.offset = 0;

@@ -765,6 +765,10 @@ fn trim_forks_for_every_agent() {
             r["tokensAfter"].as_u64().unwrap(),
         );
         assert!(ta * 2 < tb, "{agent}: estimated tokens {tb} -> {ta}");
+        // The fork's gauge shows the estimate (until the agent records a turn), and the record
+        // carrying it is not a skipped line.
+        assert_eq!(r["session"]["context"]["usedTokens"], ta, "{agent}");
+        assert_eq!(r["session"]["skippedLines"], 0, "{agent}");
         assert_eq!(
             std::fs::read(&src).unwrap(),
             before,

@@ -510,6 +510,11 @@ fn trim_writes_a_slimmer_fork_and_leaves_the_source_alone() {
         r["tokensAfter"].as_u64().unwrap(),
     );
     assert!(after * 10 < before * 7, "{before} -> {after}");
+    assert_eq!(
+        r["session"]["context"]["usedTokens"], after,
+        "the fork's gauge: the estimate"
+    );
+    assert_eq!(r["session"]["skippedLines"], 0);
     assert_eq!(r["session"]["forkedFrom"]["sessionId"], BIG);
     assert!(r["session"]["title"]
         .as_str()
@@ -539,8 +544,11 @@ fn trim_writes_a_slimmer_fork_and_leaves_the_source_alone() {
     assert!(out
         .iter()
         .all(|d| d.get("sessionId").is_none() || d["sessionId"] == new_id.as_str()));
+    // Then the title row and the record of the estimate (a metadata row the CLI ignores).
+    assert_eq!(out[out.len() - 2]["type"], "custom-title");
     let last = out.last().unwrap();
-    assert_eq!(last["type"], "custom-title");
+    assert_eq!(last["type"], "session-sidecar-trim");
+    assert_eq!(last["estimatedTokens"], after);
 
     // Entries of the last 4 turns are kept whole; older bulky tool results became placeholders,
     // older thinking is gone, and every tool_use still has its tool_result.

@@ -80,6 +80,18 @@ H.test(':SessionCompress asks the strategy; trim writes a smaller fork', functio
   H.truthy(res.tokensAfter <= res.tokensBefore, 'not bigger')
 end)
 
+H.test(':SessionCompress on a Codex session trims without asking (no headless compaction)', function()
+  local codex = 'codex:01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37'
+  local calls = H.stub_select(function()
+    return nil
+  end)
+  local res = run('SessionCompress ' .. codex, 'compress')
+  H.eq(0, #calls, 'no strategy question')
+  H.eq('codex', res.session.agent, 'a Codex fork')
+  H.truthy(res.session.id ~= '01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37', 'trim makes a new session')
+  H.truthy(res.session.title:find('(trimmed)', 1, true), 'titled as trimmed')
+end)
+
 H.test(':SessionDelete asks, moves to the trash; :SessionRestore brings it back', function()
   local id = 'a0a51dc5-d7b2-43b0-80f6-e51fa390a987'
   local path = state.sessions['claude:' .. id].path

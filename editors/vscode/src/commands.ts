@@ -272,6 +272,8 @@ export class Commands {
     const s = await this.sessionFrom(arg, 'Compress which session?');
     if (!s) return undefined;
     let strategy = opts.strategy;
+    // Codex and Gemini have no headless compaction: trimming is the only way.
+    if (!strategy && (s.agent === 'codex' || s.agent === 'gemini')) strategy = 'trim';
     if (!strategy) {
       const choice = await vscode.window.showQuickPick(
         [
@@ -284,7 +286,7 @@ export class Commands {
           {
             label: `$(sparkle) Let ${AGENT_LABELS[s.agent]} compact it`,
             description: 'uses the model',
-            detail: "Runs the agent's own compaction (/compact) on this session, so it resumes with a summary.",
+            detail: `Runs the agent's own compaction (${s.agent === 'qwen' ? '/compress' : '/compact'}) on this session, so it resumes with a summary.`,
             strategy: 'agent' as const,
           },
         ],

@@ -59,7 +59,24 @@ pub fn compress(sc: &Sidecar, p: CompressParams, ctl: &RequestControl) -> Result
             };
             let _running = RunningGuard::claim(entry.file.agent, &entry.file.id)?;
             ctl.report("Writing a trimmed copy", None);
-            let (file, before, after) = store.trim(&entry.file, &opts)?;
+            let (file, history_before, history_after) = store.trim(&entry.file, &opts)?;
+            // In the frame of the context gauge: the source's used tokens as the agent recorded
+            // them (system prompt and tools included), less what the trim removed from the
+            // history (bytes / 4), but never a larger share than the history shrank by; the
+            // history estimates themselves when the agent recorded no usage.
+            let (before, after) = match entry.state.context_used {
+                Some(used) if used > 0 && history_before > 0 => {
+                    let removed = history_before.saturating_sub(history_after);
+                    let proportional =
+                        (used as u128 * history_after as u128 / history_before as u128) as u64;
+                    (used, used.saturating_sub(removed).max(proportional))
+                }
+                _ => (history_before, history_after),
+            };
+            // The fork's context gauge shows the estimate until the agent records a turn.
+            if let Err(e) = crate::store::trim_rules::append_estimate(&file, after) {
+                tracing::warn!("could not record the trim's estimate: {e}");
+            }
             let new = sc.refresh_file(&file)?;
             ctl.report("Done", Some(100));
             Ok(CompressResult {

@@ -147,6 +147,39 @@ pub fn elide_input_strings(
     changed
 }
 
+/// The record a trim appends to its fork: the estimated context, which the summary uses until the
+/// agent records a turn of its own. Every CLI ignores it: a Claude metadata row of unknown type; for
+/// Qwen and Gemini a line without `uuid`/`id`; for Codex a record of unknown type without an
+/// ordinal (Codex numbers its next line after its own last one, so an ordinal here would only be
+/// repeated). It always starts with this prefix.
+pub const ESTIMATE_PREFIX: &str = "{\"type\":\"session-sidecar-trim\",\"estimatedTokens\":";
+
+/// The estimate record for a fork of `agent` (Claude rows carry the session id, as all of its
+/// metadata rows do).
+pub fn estimate_record(agent: crate::protocol::Agent, session_id: &str, tokens: u64) -> String {
+    let now = serde_json::Value::from(crate::time::now_iso());
+    match agent {
+        crate::protocol::Agent::Claude => format!(
+            "{ESTIMATE_PREFIX}{tokens},\"sessionId\":{},\"timestamp\":{now}}}",
+            serde_json::Value::from(session_id)
+        ),
+        _ => format!("{ESTIMATE_PREFIX}{tokens},\"timestamp\":{now}}}"),
+    }
+}
+
+/// Appends the estimate record to a fork the trim just wrote (one write; nobody else has the file).
+pub fn append_estimate(file: &super::SessionFile, tokens: u64) -> crate::error::Result<()> {
+    let line = estimate_record(file.agent, &file.id, tokens);
+    super::agent_util::append_record(&file.path, line.as_bytes())
+}
+
+/// The estimated tokens of a line written by `estimate_record`.
+pub fn estimate_in(line: &[u8]) -> Option<u64> {
+    let rest = line.strip_prefix(ESTIMATE_PREFIX.as_bytes())?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+}
+
 /// Tokens estimated from model-visible bytes.
 pub fn estimate_tokens(bytes: u64) -> u64 {
     bytes / 4
@@ -175,6 +208,25 @@ mod tests {
             }
         );
         assert_eq!(cutoff(&[], 3, 7).old_before, 0);
+    }
+
+    #[test]
+    fn estimate_records_read_back() {
+        use crate::protocol::Agent;
+        for agent in [Agent::Claude, Agent::Qwen, Agent::Codex, Agent::Gemini] {
+            let line = estimate_record(agent, "abc", 1234);
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(v["type"], "session-sidecar-trim");
+            assert_eq!(estimate_in(line.as_bytes()), Some(1234));
+            assert!(v.get("uuid").is_none() && v.get("id").is_none());
+            assert_eq!(v.get("sessionId").is_some(), agent == Agent::Claude);
+            assert!(v.get("ordinal").is_none());
+        }
+        assert_eq!(estimate_in(br#"{"type":"user","estimatedTokens":5}"#), None);
+        assert_eq!(
+            estimate_in(br#"{"type":"session-sidecar-trim","estimatedTokens":x}"#),
+            None
+        );
     }
 
     #[test]

@@ -193,9 +193,14 @@ local strategies = {
   { id = 'agent', label = "agent: the agent's own compaction (/compact, /compress), in place" },
 }
 
+--- Agents whose own compaction can run headless (the others only trim).
+local agent_compaction = { claude = true, qwen = true }
+
 --- sessions/compress; asks for the strategy when `strategy` is nil.
 function M.compress(session, strategy, done)
-  M.with_session(session, 'Compress session', function(ref)
+  M.with_session(session, 'Compress session', function(ref, sess)
+    local known = sess or cached(ref)
+    local agent = known and known.agent or ref:match('^(%l+):')
     local function run(strat)
       client.notify(('compressing (%s)…'):format(strat))
       local params = { session = ref, strategy = strat, workDoneToken = 'session-sidecar-compress-' .. vim.uv.hrtime() }
@@ -223,6 +228,10 @@ function M.compress(session, strategy, done)
         return fail('compress', ('unknown strategy %q (trim or agent)'):format(strategy), done)
       end
       return run(strategy)
+    end
+    if agent and not agent_compaction[agent] then
+      -- Codex and Gemini have no headless compaction: trimming is the only way.
+      return run('trim')
     end
     vim.ui.select(strategies, {
       prompt = 'Compress how?',
