@@ -1007,12 +1007,13 @@ fn name_record(ts: &str, ordinal: u64, id: &str, name: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     const S1: &str = "01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37";
 
-    fn fixture() -> (tempfile::TempDir, CodexStore) {
+    /// A copy of the fixture rollouts in a temp dir, and a store on it.
+    pub(in crate::store) fn fixture() -> (tempfile::TempDir, CodexStore) {
         let d = tempfile::tempdir().unwrap();
         let src = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../tests/fixtures/home/.codex/sessions/2026/11/21");
@@ -1036,7 +1037,7 @@ mod tests {
         st
     }
 
-    fn file_of(store: &CodexStore, id: &str) -> SessionFile {
+    pub(in crate::store) fn file_of(store: &CodexStore, id: &str) -> SessionFile {
         store
             .discover(None)
             .unwrap()

@@ -469,6 +469,7 @@ pub fn trim(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::codex::tests::{file_of, fixture};
     use crate::store::trim_rules::PLACEHOLDER_PREFIX;
     use crate::store::SessionStore;
     use std::os::unix::fs::PermissionsExt;
@@ -476,35 +477,8 @@ mod tests {
 
     const S1: &str = "01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37";
 
-    fn fixture() -> (tempfile::TempDir, CodexStore) {
-        let d = tempfile::tempdir().unwrap();
-        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/fixtures/home/.codex/sessions/2026/11/21");
-        let dst = d.path().join("sessions/2026/11/21");
-        std::fs::create_dir_all(&dst).unwrap();
-        for e in std::fs::read_dir(src).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
-        }
-        let store = CodexStore::new(d.path().to_path_buf());
-        (d, store)
-    }
-
-    fn file_of(store: &CodexStore, id: &str) -> SessionFile {
-        store
-            .discover(None)
-            .unwrap()
-            .into_iter()
-            .find(|f| f.id == id)
-            .unwrap()
-    }
-
     fn records(path: &Path) -> Vec<Value> {
-        std::fs::read_to_string(path)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        crate::store::read_jsonl(path)
     }
 
     fn write_records(path: &Path, recs: &mut [Value]) {

@@ -884,12 +884,13 @@ impl SessionStore for GeminiStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     const G1: &str = "47d75b93-bf15-4461-8bef-b1f7c7e23d6b";
 
-    fn fixture() -> (tempfile::TempDir, GeminiStore, PathBuf) {
+    /// A copy of the fixture store in a temp dir: (dir, store, the chats folder).
+    pub(in crate::store) fn fixture() -> (tempfile::TempDir, GeminiStore, PathBuf) {
         let d = tempfile::tempdir().unwrap();
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/home/.gemini");
         let root = d.path().join(".gemini");
@@ -910,7 +911,7 @@ mod tests {
         }
     }
 
-    fn file(store: &GeminiStore, id: &str) -> SessionFile {
+    pub(in crate::store) fn file(store: &GeminiStore, id: &str) -> SessionFile {
         store
             .discover(Some(&ws()))
             .unwrap()

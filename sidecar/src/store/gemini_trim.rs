@@ -387,28 +387,13 @@ mod tests {
 
     /// A copy of the fixture store; returns (dir, store, G1's file).
     fn fixture() -> (tempfile::TempDir, GeminiStore, SessionFile) {
-        let d = tempfile::tempdir().unwrap();
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/home/.gemini");
-        let root = d.path().join(".gemini");
-        let chats = root.join("tmp/acme-webapp/chats");
-        std::fs::create_dir_all(&chats).unwrap();
-        std::fs::copy(src.join("projects.json"), root.join("projects.json")).unwrap();
-        for e in std::fs::read_dir(src.join("tmp/acme-webapp/chats")).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), chats.join(e.file_name())).unwrap();
-        }
-        let store = GeminiStore::new(root);
+        let (d, store, _) = crate::store::gemini::tests::fixture();
         let f = find(&store, G1);
         (d, store, f)
     }
 
     fn find(store: &GeminiStore, id: &str) -> SessionFile {
-        store
-            .discover(Some(&ws()))
-            .unwrap()
-            .into_iter()
-            .find(|f| f.id == id)
-            .unwrap()
+        crate::store::gemini::tests::file(store, id)
     }
 
     /// Pads every copy of the tool output to about `kb` KB (numbered source lines).

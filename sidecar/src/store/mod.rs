@@ -268,6 +268,16 @@ pub fn check_root(dir: &Path) -> Result<()> {
 }
 
 /// Build the stores for the enabled agents.
+/// Every line of a JSONL file, parsed (tests: the files a store wrote).
+#[cfg(test)]
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 pub fn build_stores(config: &crate::config::Config) -> Vec<std::sync::Arc<dyn SessionStore>> {
     let mut v: Vec<std::sync::Arc<dyn SessionStore>> = Vec::new();
     for agent in &config.agents {

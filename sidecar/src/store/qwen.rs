@@ -765,10 +765,11 @@ impl SessionStore for QwenStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn fixture_store() -> (tempfile::TempDir, QwenStore, PathBuf) {
+    /// A copy of the fixture chats in a temp dir: (dir, a store on it, the chats folder).
+    pub(in crate::store) fn fixture_store() -> (tempfile::TempDir, QwenStore, PathBuf) {
         let d = tempfile::tempdir().unwrap();
         let src = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../tests/fixtures/home/.qwen/projects/-home-dev-acme-webapp/chats");
@@ -778,7 +779,8 @@ mod tests {
             let e = e.unwrap();
             std::fs::copy(e.path(), chats.join(e.file_name())).unwrap();
         }
-        (d, QwenStore::new(PathBuf::new()), chats)
+        let store = QwenStore::new(d.path().to_path_buf());
+        (d, store, chats)
     }
 
     fn scan(store: &QwenStore, path: &Path) -> ScanState {

@@ -272,27 +272,13 @@ impl Slimmer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::qwen::QwenStore;
+    use crate::store::qwen::tests::fixture_store;
     use crate::store::SessionStore;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     const TOOL: &str = "33467198-b0c9-40b4-8d2e-f3aa9566f785"; // write_file, then @file
     const READ: &str = "a20c9abf-6786-496f-9996-61005c8ac25c"; // read_file, then a 2nd turn
     const COMPRESSED: &str = "7ca97fdc-b4ff-434e-a342-06160a3931a3"; // auto-compressed
-
-    fn fixture() -> (tempfile::TempDir, QwenStore, PathBuf) {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/fixtures/home/.qwen/projects/-home-dev-acme-webapp/chats");
-        let tmp = tempfile::tempdir().unwrap();
-        let chats = tmp.path().join("projects/-home-dev-acme-webapp/chats");
-        std::fs::create_dir_all(&chats).unwrap();
-        for e in std::fs::read_dir(&src).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), chats.join(e.file_name())).unwrap();
-        }
-        let store = QwenStore::new(tmp.path().to_path_buf());
-        (tmp, store, chats)
-    }
 
     fn file(chats: &Path, id: &str) -> SessionFile {
         SessionFile {
@@ -325,11 +311,7 @@ mod tests {
     }
 
     fn lines(path: &Path) -> Vec<Value> {
-        std::fs::read_to_string(path)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        crate::store::read_jsonl(path)
     }
 
     fn opts(keep: u32) -> TrimOptions {
@@ -342,7 +324,7 @@ mod tests {
 
     #[test]
     fn old_tool_traffic_becomes_placeholders_and_stays_paired() {
-        let (_t, store, chats) = fixture();
+        let (_t, store, chats) = fixture_store();
         let src = file(&chats, TOOL);
         pad(&src.path, 50_000);
         let before = std::fs::read(&src.path).unwrap();
@@ -407,7 +389,7 @@ mod tests {
 
     #[test]
     fn keeping_every_turn_changes_only_ids_and_title() {
-        let (_t, store, chats) = fixture();
+        let (_t, store, chats) = fixture_store();
         let src = file(&chats, READ);
         pad(&src.path, 10_000);
         let (new, tb, ta) = store.trim(&src, &opts(9)).unwrap();
@@ -442,7 +424,7 @@ mod tests {
 
     #[test]
     fn a_compressed_history_is_trimmed_where_the_cli_resumes() {
-        let (_t, store, chats) = fixture();
+        let (_t, store, chats) = fixture_store();
         let src = file(&chats, COMPRESSED);
         // A thought part and a big tool result inside the compressed history.
         let text = std::fs::read_to_string(&src.path).unwrap();
