@@ -10,8 +10,6 @@
 //! caller falls back to a full parser; so a line it answers for is one serde_json reads with the
 //! same keys and the same raw values.
 
-use memchr::memchr2;
-
 /// One top-level member: its key (no escapes, so the raw text is the key) and the raw JSON
 /// text of its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,41 +68,68 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Whether `s` holds a byte JSON forbids unescaped in a string (U+0000..U+001F). Chunked so
-/// the compiler vectorises it; strings are most of a transcript's bytes.
-fn has_control(s: &[u8]) -> bool {
-    let mut chunks = s.chunks_exact(32);
-    for c in &mut chunks {
-        if c.iter().copied().min().unwrap_or(0x20) < 0x20 {
-            return true;
-        }
+/// Whether a string byte needs a closer look: `"`, `\` or a control character (JSON forbids
+/// U+0000..U+001F unescaped).
+fn is_special(c: u8) -> bool {
+    c == b'"' || c == b'\\' || c < 0x20
+}
+
+/// A bit per byte of `b[i..i + 16]`, set for the special ones. Strings are most of a
+/// transcript's bytes, so they are looked at 16 bytes at a time (SSE2 is part of every x86_64
+/// CPU).
+#[cfg(target_arch = "x86_64")]
+fn special_mask(b: &[u8], i: usize) -> u32 {
+    use std::arch::x86_64::*;
+    let block = &b[i..i + 16];
+    // SAFETY: SSE2 is always available on x86_64, and the load reads the 16 bytes of `block`.
+    unsafe {
+        let v = _mm_loadu_si128(block.as_ptr() as *const __m128i);
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
     }
-    chunks.remainder().iter().any(|&c| c < 0x20)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn special_mask(b: &[u8], i: usize) -> u32 {
+    b[i..i + 16]
+        .iter()
+        .enumerate()
+        .fold(0, |m, (k, &c)| m | (is_special(c) as u32) << k)
 }
 
 /// The index after the closing quote of the string whose contents start at `i`.
 fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
     loop {
-        let rest = b.get(i..)?;
-        let j = memchr2(b'"', b'\\', rest)?;
-        if has_control(&rest[..j]) {
-            return None;
-        }
-        i += j;
-        if b[i] == b'"' {
-            return Some(i + 1);
-        }
-        match *b.get(i + 1)? {
-            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
-            b'u' => {
-                let hex = b.get(i + 2..i + 6)?;
-                if !hex.iter().all(u8::is_ascii_hexdigit) {
-                    return None;
-                }
-                i += 6;
+        // The next special byte at or after `i`.
+        let at = if i + 16 <= b.len() {
+            let mask = special_mask(b, i);
+            if mask == 0 {
+                i += 16;
+                continue;
             }
-            _ => return None,
+            i + mask.trailing_zeros() as usize
+        } else {
+            i + b.get(i..)?.iter().position(|&c| is_special(c))?
+        };
+        match b[at] {
+            b'"' => return Some(at + 1),
+            b'\\' => i = skip_escape(b, at)?,
+            _ => return None, // a control character
         }
+    }
+}
+
+/// The index after the escape sequence whose backslash is at `i`.
+fn skip_escape(b: &[u8], i: usize) -> Option<usize> {
+    match *b.get(i + 1)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(i + 2),
+        b'u' => {
+            let hex = b.get(i + 2..i + 6)?;
+            hex.iter().all(u8::is_ascii_hexdigit).then_some(i + 6)
+        }
+        _ => None,
     }
 }
 
