@@ -17,6 +17,7 @@ pub mod git_watch;
 pub mod handlers;
 pub mod ids;
 pub mod index;
+pub mod json_members;
 pub mod logging;
 pub mod protocol;
 pub mod server;

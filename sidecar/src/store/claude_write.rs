@@ -6,15 +6,24 @@
 //! descriptor, up to the last complete line at the time of the first stat (an agent appending
 //! meanwhile cannot make the fork inconsistent). Records are appended with one write(2) per
 //! line and never glued onto a torn last line.
+//!
+//! The fork reads the source twice (a survey, then the rewrite). Each line is read once per
+//! pass by `json_members`, which finds its top-level members in one validating scan; the
+//! rewrite keeps every other member's bytes as they are. Lines outside that fast path
+//! (whitespace between members, escaped or repeated keys, invalid JSON) go through serde as
+//! before; `claude_fork_reference.rs` (tests only) is the former full-parse writer, which the
+//! tests hold the output to, byte for byte.
 
 use super::claude::ClaudeStore;
 use super::{ForkRequest, SessionFile};
 use crate::error::{Result, SidecarError};
 use crate::ids::is_uuid;
+use crate::json_members::{self, Member};
 use crate::protocol::{Agent, ErrorCode, ResumeParams};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs::File;
@@ -167,7 +176,7 @@ struct TagRow<'a> {
     session_id: &'a str,
 }
 
-fn to_line<T: Serialize>(v: &T) -> String {
+fn to_line<T: Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).expect("serializable record")
 }
 
@@ -228,23 +237,27 @@ pub fn tag(_store: &ClaudeStore, file: &SessionFile, tag: Option<&str>) -> Resul
 
 // ---------------------------------------------------------------------------------------------
 // An order-preserving JSON object (the fork rewrites a few keys and keeps the rest verbatim,
-// in place, the way the SDK's `{**original, ...}` does).
+// in place, the way the SDK's `{**original, ...}` does). Values are raw JSON text, borrowed from
+// the line when it took the fast path (`json_members`), owned when serde parsed it.
 
 #[derive(Debug, Default)]
-struct Obj(Vec<(String, Box<RawValue>)>);
+struct Obj<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
 
-impl<'de> Deserialize<'de> for Obj {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Obj, D::Error> {
+impl<'de> Deserialize<'de> for Obj<'static> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Obj;
+            type Value = Obj<'static>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<Obj, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
                 let mut o = Obj::default();
                 while let Some((k, v)) = m.next_entry::<String, Box<RawValue>>()? {
-                    o.set_raw(&k, v);
+                    o.set_raw(&k, Cow::Owned(Box::<str>::from(v).into_string()));
                 }
                 Ok(o)
             }
@@ -253,49 +266,79 @@ impl<'de> Deserialize<'de> for Obj {
     }
 }
 
-fn raw<T: Serialize + ?Sized>(v: &T) -> Box<RawValue> {
-    RawValue::from_string(serde_json::to_string(v).expect("serializable")).expect("valid JSON")
-}
-
-impl Obj {
-    fn get(&self, k: &str) -> Option<&RawValue> {
+impl<'a> Obj<'a> {
+    /// From the fast path's members (distinct keys, in order).
+    fn from_members(members: Vec<Member<'a>>) -> Self {
+        Obj(members
+            .into_iter()
+            .map(|m| (Cow::Borrowed(m.key), Cow::Borrowed(m.value)))
+            .collect())
+    }
+    fn get(&self, k: &str) -> Option<&str> {
         self.0.iter().find(|(key, _)| key == k).map(|(_, v)| &**v)
     }
     /// Replace in place (a duplicate key keeps its first position, like a Python dict), or
     /// append.
-    fn set_raw(&mut self, k: &str, v: Box<RawValue>) {
+    fn set_raw(&mut self, k: &str, v: Cow<'a, str>) {
         match self.0.iter_mut().find(|(key, _)| key == k) {
             Some(slot) => slot.1 = v,
-            None => self.0.push((k.to_string(), v)),
+            None => self.0.push((Cow::Owned(k.to_string()), v)),
         }
     }
     fn set<T: Serialize + ?Sized>(&mut self, k: &str, v: &T) {
-        self.set_raw(k, raw(v));
+        self.set_raw(k, Cow::Owned(to_line(v)));
     }
     fn remove(&mut self, k: &str) {
         self.0.retain(|(key, _)| key != k);
     }
-    fn write_to(&self, out: &mut String) {
-        out.push('{');
+    /// Compact JSON, keys escaped as serde_json escapes them.
+    fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(b"{")?;
         for (i, (k, v)) in self.0.iter().enumerate() {
             if i > 0 {
-                out.push(',');
+                out.write_all(b",")?;
             }
-            out.push_str(&serde_json::to_string(k).expect("string"));
-            out.push(':');
-            out.push_str(v.get());
+            if k.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20) {
+                out.write_all(to_line(k).as_bytes())?;
+            } else {
+                out.write_all(b"\"")?;
+                out.write_all(k.as_bytes())?;
+                out.write_all(b"\"")?;
+            }
+            out.write_all(b":")?;
+            out.write_all(v.as_bytes())?;
         }
-        out.push('}');
+        out.write_all(b"}")
+    }
+    fn to_json(&self) -> String {
+        let mut v = Vec::new();
+        self.write_to(&mut v).expect("writing to memory");
+        String::from_utf8(v).expect("UTF-8 in, UTF-8 out")
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Fork
 
-/// The fields of a line the fork's first pass needs; every one lenient (any JSON type).
+/// The fields of a line the fork's passes need, as raw JSON text (any JSON type; `null` and
+/// absent are both `None`).
+#[derive(Default)]
+struct Head<'a> {
+    ty: Option<&'a str>,
+    uuid: Option<&'a str>,
+    parent_uuid: Option<&'a str>,
+    is_sidechain: Option<&'a str>,
+    session_id: Option<&'a str>,
+    replacements: Option<&'a str>,
+    leaf_uuid: Option<&'a str>,
+    last_prompt: Option<&'a str>,
+}
+
+/// `Head` as serde reads it, for lines outside the fast path (a key given twice fails it, as
+/// it always did).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-struct Head<'a> {
+struct SerdeHead<'a> {
     #[serde(rename = "type", borrow)]
     ty: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -314,14 +357,81 @@ struct Head<'a> {
     last_prompt: Option<&'a RawValue>,
 }
 
-fn raw_string(r: Option<&RawValue>) -> Option<String> {
-    r.and_then(|r| serde_json::from_str::<String>(r.get()).ok())
+/// A line of the source, read once: its head, and its members when it took the fast path.
+struct Line<'a> {
+    head: Head<'a>,
+    members: Option<Vec<Member<'a>>>,
 }
 
-/// Python truthiness of a JSON value.
-fn truthy(r: Option<&RawValue>) -> bool {
+impl<'a> Line<'a> {
+    /// None for a line that is not a JSON object serde reads as a `Head` (skipped, as ever).
+    fn parse(line: &'a str) -> Option<Self> {
+        if let Some(members) = json_members::members(line) {
+            let mut head = Head::default();
+            for m in &members {
+                let slot = match m.key {
+                    "type" => &mut head.ty,
+                    "uuid" => &mut head.uuid,
+                    "parentUuid" => &mut head.parent_uuid,
+                    "isSidechain" => &mut head.is_sidechain,
+                    "sessionId" => &mut head.session_id,
+                    "replacements" => &mut head.replacements,
+                    "leafUuid" => &mut head.leaf_uuid,
+                    "lastPrompt" => &mut head.last_prompt,
+                    _ => continue,
+                };
+                *slot = Some(m.value).filter(|v| *v != "null");
+            }
+            return Some(Line {
+                head,
+                members: Some(members),
+            });
+        }
+        let h: SerdeHead = serde_json::from_str(line).ok()?;
+        let get = |r: Option<&'a RawValue>| r.map(RawValue::get);
+        Some(Line {
+            head: Head {
+                ty: get(h.ty),
+                uuid: get(h.uuid),
+                parent_uuid: get(h.parent_uuid),
+                is_sidechain: get(h.is_sidechain),
+                session_id: get(h.session_id),
+                replacements: get(h.replacements),
+                leaf_uuid: get(h.leaf_uuid),
+                last_prompt: get(h.last_prompt),
+            },
+            members: None,
+        })
+    }
+    /// The whole line as an ordered object.
+    fn into_obj(self, line: &'a str) -> Result<Obj<'a>> {
+        match self.members {
+            Some(m) => Ok(Obj::from_members(m)),
+            None => serde_json::from_str(line).map_err(|e| {
+                SidecarError::internal(format!("line parsed once but not twice: {e}"))
+            }),
+        }
+    }
+}
+
+/// A raw JSON value as a string (None for any other type).
+fn raw_string(r: Option<&str>) -> Option<String> {
+    let r = r?;
+    match r.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        Some(inner) if !inner.contains('\\') => Some(inner.to_string()),
+        _ => serde_json::from_str::<String>(r).ok(),
+    }
+}
+
+/// Python truthiness of a raw JSON value.
+fn truthy(r: Option<&str>) -> bool {
     let Some(r) = r else { return false };
-    match serde_json::from_str::<serde_json::Value>(r.get()) {
+    match r {
+        "true" => return true,
+        "false" | "null" => return false,
+        _ => {}
+    }
+    match serde_json::from_str::<serde_json::Value>(r) {
         Ok(serde_json::Value::Null) | Err(_) => false,
         Ok(serde_json::Value::Bool(b)) => b,
         Ok(serde_json::Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
@@ -365,7 +475,7 @@ fn classify(h: &Head) -> Kind {
 fn for_each_line_upto(
     file: &mut File,
     end: u64,
-    mut f: impl FnMut(&[u8]) -> Result<bool>,
+    mut f: impl FnMut(&str) -> Result<bool>,
 ) -> Result<()> {
     file.seek(SeekFrom::Start(0))
         .map_err(|e| SidecarError::internal(format!("seek: {e}")))?;
@@ -384,11 +494,8 @@ fn for_each_line_upto(
             buf.pop();
         }
         let keep_going = match std::str::from_utf8(&buf) {
-            Ok(_) => f(&buf)?,
-            Err(_) => {
-                let fixed = String::from_utf8_lossy(&buf).into_owned();
-                f(fixed.as_bytes())?
-            }
+            Ok(line) => f(line)?,
+            Err(_) => f(&String::from_utf8_lossy(&buf))?,
         };
         if !keep_going {
             return Ok(());
@@ -414,7 +521,7 @@ struct Survey {
 fn survey(file: &mut File, end: u64, source_id: &str) -> Result<Survey> {
     let mut s = Survey::default();
     for_each_line_upto(file, end, |line| {
-        let Ok(h) = serde_json::from_slice::<Head>(line) else {
+        let Some(Line { head: h, .. }) = Line::parse(line) else {
             return Ok(true);
         };
         match classify(&h) {
@@ -433,7 +540,7 @@ fn survey(file: &mut File, end: u64, source_id: &str) -> Result<Survey> {
                 {
                     if let Some(list) = h
                         .replacements
-                        .and_then(|r| serde_json::from_str::<Vec<Box<RawValue>>>(r.get()).ok())
+                        .and_then(|r| serde_json::from_str::<Vec<Box<RawValue>>>(r).ok())
                     {
                         s.content_replacements.extend(list);
                     }
@@ -586,17 +693,14 @@ fn plan(s: &Survey, source_id: &str, up_to: Option<&str>) -> Result<Plan> {
 
 /// Remap the uuids inside `compactMetadata` (the SDK leaves them pointing at the source's ids,
 /// which makes the CLI lose the preserved tail of a compacted session).
-fn remap_compact_metadata(
-    cm: &RawValue,
-    mapping: &HashMap<String, String>,
-) -> Option<Box<RawValue>> {
-    let mut o: Obj = serde_json::from_str(cm.get()).ok()?;
-    let map_str = |r: &RawValue| -> Option<Box<RawValue>> {
-        let s: String = serde_json::from_str(r.get()).ok()?;
-        mapping.get(&s).map(raw)
+fn remap_compact_metadata(cm: &str, mapping: &HashMap<String, String>) -> Option<String> {
+    let mut o: Obj = serde_json::from_str(cm).ok()?;
+    let map_str = |r: &str| -> Option<String> {
+        let s: String = serde_json::from_str(r).ok()?;
+        mapping.get(&s).map(to_line)
     };
-    let map_list = |r: &RawValue| -> Option<Box<RawValue>> {
-        let v: Vec<serde_json::Value> = serde_json::from_str(r.get()).ok()?;
+    let map_list = |r: &str| -> Option<String> {
+        let v: Vec<serde_json::Value> = serde_json::from_str(r).ok()?;
         let out: Vec<serde_json::Value> = v
             .into_iter()
             .map(|x| match x.as_str().and_then(|s| mapping.get(s)) {
@@ -604,7 +708,7 @@ fn remap_compact_metadata(
                 None => x,
             })
             .collect();
-        Some(raw(&out))
+        Some(to_line(&out))
     };
     let mut changed = false;
     for (section, singles, lists) in [
@@ -620,31 +724,24 @@ fn remap_compact_metadata(
         ),
     ] {
         let Some(sec) = o.get(section) else { continue };
-        let Ok(mut so) = serde_json::from_str::<Obj>(sec.get()) else {
+        let Ok(mut so) = serde_json::from_str::<Obj>(sec) else {
             continue;
         };
         for k in singles {
             if let Some(n) = so.get(k).and_then(map_str) {
-                so.set_raw(k, n);
+                so.set_raw(k, Cow::Owned(n));
                 changed = true;
             }
         }
         for k in lists {
             if let Some(n) = so.get(k).and_then(map_list) {
-                so.set_raw(k, n);
+                so.set_raw(k, Cow::Owned(n));
                 changed = true;
             }
         }
-        let mut s = String::new();
-        so.write_to(&mut s);
-        o.set_raw(section, RawValue::from_string(s).ok()?);
+        o.set_raw(section, Cow::Owned(so.to_json()));
     }
-    if !changed {
-        return None;
-    }
-    let mut s = String::new();
-    o.write_to(&mut s);
-    RawValue::from_string(s).ok()
+    changed.then(|| o.to_json())
 }
 
 #[derive(Serialize)]
@@ -690,36 +787,96 @@ struct ForkTitleRow<'a> {
     timestamp: &'a str,
 }
 
+/// What the fork is called and stamped with.
+struct ForkIds<'a> {
+    source_id: &'a str,
+    new_id: &'a str,
+    title: &'a str,
+    branch: Option<&'a str>,
+    /// The timestamp of the newest entry and of the rows added.
+    now: &'a str,
+    /// The uuid of each row added (random; fixed in tests).
+    fresh_id: &'a dyn Fn() -> String,
+}
+
+fn write_error(e: io::Error) -> SidecarError {
+    SidecarError::new(
+        ErrorCode::WriteFailed,
+        format!("cannot write the fork: {e}"),
+    )
+}
+
+/// One kept transcript entry as the fork has it: new ids, `forkedFrom`, the SDK's removals.
+/// `original` is the entry's uuid in the source; `newest` whether it is the fork's last entry.
+fn rewrite_entry(
+    o: &mut Obj,
+    original: &str,
+    parent: Option<&str>,
+    newest: bool,
+    plan: &Plan,
+    ids: &ForkIds,
+) {
+    let logical = o.get("logicalParentUuid").map(str::to_string);
+    o.set("uuid", &plan.mapping[original]);
+    o.set("parentUuid", &plan.new_parent(parent));
+    match logical {
+        Some(l) if truthy(Some(&l)) => {
+            let mapped = raw_string(Some(&l)).and_then(|s| plan.mapping.get(&s));
+            o.set("logicalParentUuid", &mapped);
+        }
+        Some(_) => {}
+        None => o.set("logicalParentUuid", &serde_json::Value::Null),
+    }
+    o.set("sessionId", ids.new_id);
+    if newest || o.get("timestamp").is_none() {
+        o.set("timestamp", ids.now);
+    }
+    o.set("isSidechain", &false);
+    o.set(
+        "forkedFrom",
+        &ForkedFromRef {
+            session_id: ids.source_id,
+            message_uuid: original,
+        },
+    );
+    for k in ["teamName", "agentName", "slug", "sourceToolAssistantUUID"] {
+        o.remove(k);
+    }
+    if let Some(n) = o
+        .get("compactMetadata")
+        .and_then(|cm| remap_compact_metadata(cm, &plan.mapping))
+    {
+        o.set_raw("compactMetadata", Cow::Owned(n));
+    }
+    if let Some(b) = ids.branch {
+        o.set("gitBranch", b);
+    }
+}
+
 /// Second pass: write the fork's lines to `out`.
-#[allow(clippy::too_many_arguments)]
 fn write_fork(
     src: &mut File,
     end: u64,
     plan: &Plan,
     survey: &Survey,
-    source_id: &str,
-    new_id: &str,
-    title: &str,
-    branch: Option<&str>,
+    ids: &ForkIds,
     out: &mut impl Write,
 ) -> Result<()> {
-    let now = now_micros();
     let mut idx = 0usize; // transcript entries seen
     let mut written = 0usize; // non-progress entries written
-    let mut line_out = String::with_capacity(64 * 1024);
     let mut io_err: Option<io::Error> = None;
     for_each_line_upto(src, end, |line| {
         if idx >= plan.kept {
             return Ok(false);
         }
-        let Ok(h) = serde_json::from_slice::<Head>(line) else {
+        let Some(parsed) = Line::parse(line) else {
             return Ok(true);
         };
         let Kind::Transcript {
             uuid,
             parent,
             progress,
-        } = classify(&h)
+        } = classify(&parsed.head)
         else {
             return Ok(true);
         };
@@ -728,64 +885,16 @@ fn write_fork(
         if progress {
             return Ok(true);
         }
-        let mut o: Obj = match serde_json::from_slice(line) {
-            Ok(o) => o,
-            Err(e) => {
-                return Err(SidecarError::internal(format!(
-                    "line parsed once but not twice: {e}"
-                )))
-            }
-        };
-        let new_uuid = &plan.mapping[&uuid];
-        let new_parent = plan.new_parent(parent.as_deref());
-        let timestamp = if i == plan.last_writable {
-            Some(now.clone())
-        } else {
-            None
-        };
-        let logical = o.get("logicalParentUuid").map(|r| r.to_owned());
-        o.set("uuid", new_uuid);
-        o.set("parentUuid", &new_parent);
-        match logical {
-            Some(l) if truthy(Some(&l)) => {
-                let mapped = raw_string(Some(&l)).and_then(|s| plan.mapping.get(&s).cloned());
-                o.set("logicalParentUuid", &mapped);
-            }
-            Some(l) => o.set_raw("logicalParentUuid", l),
-            None => o.set("logicalParentUuid", &serde_json::Value::Null),
-        }
-        o.set("sessionId", new_id);
-        match timestamp {
-            Some(t) => o.set("timestamp", &t),
-            None => {
-                if o.get("timestamp").is_none() {
-                    o.set("timestamp", &now);
-                }
-            }
-        }
-        o.set("isSidechain", &false);
-        o.set(
-            "forkedFrom",
-            &ForkedFromRef {
-                session_id: source_id,
-                message_uuid: &uuid,
-            },
+        let mut o = parsed.into_obj(line)?;
+        rewrite_entry(
+            &mut o,
+            &uuid,
+            parent.as_deref(),
+            i == plan.last_writable,
+            plan,
+            ids,
         );
-        for k in ["teamName", "agentName", "slug", "sourceToolAssistantUUID"] {
-            o.remove(k);
-        }
-        if let Some(cm) = o.get("compactMetadata") {
-            if let Some(n) = remap_compact_metadata(cm, &plan.mapping) {
-                o.set_raw("compactMetadata", n);
-            }
-        }
-        if let Some(b) = branch {
-            o.set("gitBranch", b);
-        }
-        line_out.clear();
-        o.write_to(&mut line_out);
-        line_out.push('\n');
-        if let Err(e) = out.write_all(line_out.as_bytes()) {
+        if let Err(e) = o.write_to(out).and_then(|_| out.write_all(b"\n")) {
             io_err = Some(e);
             return Ok(false);
         }
@@ -793,13 +902,10 @@ fn write_fork(
         Ok(true)
     })?;
     if let Some(e) = io_err {
-        return Err(SidecarError::new(
-            ErrorCode::WriteFailed,
-            format!("cannot write the fork: {e}"),
-        ));
+        return Err(write_error(e));
     }
     if written == 0 {
-        return Err(no_messages(source_id));
+        return Err(no_messages(ids.source_id));
     }
     let mut tail = String::new();
     if let Some((leaf, text)) = &plan.last_prompt {
@@ -807,34 +913,29 @@ fn write_fork(
             ty: "last-prompt",
             last_prompt: text,
             leaf_uuid: leaf,
-            session_id: new_id,
+            session_id: ids.new_id,
         }));
         tail.push('\n');
     }
     if !survey.content_replacements.is_empty() {
         tail.push_str(&to_line(&ContentReplacementRow {
             ty: "content-replacement",
-            session_id: new_id,
+            session_id: ids.new_id,
             replacements: &survey.content_replacements,
-            uuid: uuid::Uuid::new_v4().to_string(),
-            timestamp: &now,
+            uuid: (ids.fresh_id)(),
+            timestamp: ids.now,
         }));
         tail.push('\n');
     }
     tail.push_str(&to_line(&ForkTitleRow {
         ty: "custom-title",
-        session_id: new_id,
-        custom_title: title,
-        uuid: uuid::Uuid::new_v4().to_string(),
-        timestamp: &now,
+        session_id: ids.new_id,
+        custom_title: ids.title,
+        uuid: (ids.fresh_id)(),
+        timestamp: ids.now,
     }));
     tail.push('\n');
-    out.write_all(tail.as_bytes()).map_err(|e| {
-        SidecarError::new(
-            ErrorCode::WriteFailed,
-            format!("cannot write the fork: {e}"),
-        )
-    })
+    out.write_all(tail.as_bytes()).map_err(write_error)
 }
 
 /// Fork `file` into a new `<uuid>.jsonl` next to it.
@@ -871,23 +972,22 @@ pub fn fork(_store: &ClaudeStore, file: &SessionFile, req: &ForkRequest) -> Resu
         ),
     };
     let dir = file.path.parent().unwrap_or(Path::new("."));
+    let now = now_micros();
     for _ in 0..3 {
         let new_id = uuid::Uuid::new_v4().to_string();
         let target = dir.join(format!("{new_id}.jsonl"));
         let (tmp, f) =
             crate::fsutil::temp_beside(&target).map_err(|e| SidecarError::write_failed(dir, &e))?;
         let mut w = BufWriter::with_capacity(256 * 1024, f);
-        let written = write_fork(
-            &mut src,
-            end,
-            &plan,
-            &s,
-            &file.id,
-            &new_id,
-            &title,
-            req.branch.as_deref(),
-            &mut w,
-        );
+        let ids = ForkIds {
+            source_id: &file.id,
+            new_id: &new_id,
+            title: &title,
+            branch: req.branch.as_deref(),
+            now: &now,
+            fresh_id: &|| uuid::Uuid::new_v4().to_string(),
+        };
+        let written = write_fork(&mut src, end, &plan, &s, &ids, &mut w);
         let f = match written.and_then(|_| {
             w.into_inner().map_err(|e| {
                 SidecarError::new(
@@ -921,8 +1021,14 @@ pub fn fork(_store: &ClaudeStore, file: &SessionFile, req: &ForkRequest) -> Resu
 }
 
 #[cfg(test)]
+#[path = "claude_fork_reference.rs"]
+mod reference;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+    use std::path::PathBuf;
 
     #[test]
     fn obj_keeps_order_and_replaces_in_place() {
@@ -930,25 +1036,19 @@ mod tests {
         o.set("a", &5);
         o.set("z", &true);
         o.remove("b");
-        let mut s = String::new();
-        o.write_to(&mut s);
-        assert_eq!(s, r#"{"a":5,"c":"é","z":true}"#);
+        assert_eq!(o.to_json(), r#"{"a":5,"c":"é","z":true}"#);
     }
 
     #[test]
     fn compact_metadata_uuids_are_remapped() {
-        let cm = RawValue::from_string(
-            r#"{"trigger":"manual","preservedSegment":{"headUuid":"h","anchorUuid":"a","tailUuid":"t"},"preservedMessages":{"anchorUuid":"a","uuids":["h","x"],"allUuids":["h","t"]}}"#
-                .into(),
-        )
-        .unwrap();
+        let cm = r#"{"trigger":"manual","preservedSegment":{"headUuid":"h","anchorUuid":"a","tailUuid":"t"},"preservedMessages":{"anchorUuid":"a","uuids":["h","x"],"allUuids":["h","t"]}}"#;
         let mapping: HashMap<String, String> = [("h", "H"), ("a", "A"), ("t", "T")]
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
-        let out = remap_compact_metadata(&cm, &mapping).unwrap();
+        let out = remap_compact_metadata(cm, &mapping).unwrap();
         assert_eq!(
-            out.get(),
+            out,
             r#"{"trigger":"manual","preservedSegment":{"headUuid":"H","anchorUuid":"A","tailUuid":"T"},"preservedMessages":{"anchorUuid":"A","uuids":["H","x"],"allUuids":["H","T"]}}"#
         );
     }
@@ -998,5 +1098,226 @@ mod tests {
                 "-rf everything"
             ]
         );
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The fork writes exactly what the full-parse writer (`reference`) wrote.
+
+    /// A survey as comparable data.
+    #[allow(clippy::type_complexity)]
+    fn survey_data(
+        s: &Survey,
+    ) -> (
+        Vec<(String, Option<String>, bool)>,
+        Vec<String>,
+        Vec<(Option<String>, Option<String>, usize)>,
+    ) {
+        (
+            s.metas
+                .iter()
+                .map(|m| (m.uuid.clone(), m.parent.clone(), m.progress))
+                .collect(),
+            s.content_replacements
+                .iter()
+                .map(|r| r.get().to_string())
+                .collect(),
+            s.last_prompts.clone(),
+        )
+    }
+
+    /// Forks `path` with both writers (same plan, fixed ids and time); returns the new
+    /// writer's output after asserting the reference wrote the same bytes (or failed the same).
+    fn fork_both_ways(path: &Path, up_to: Option<&str>, branch: Option<&str>) -> Option<String> {
+        let id = path.file_stem().unwrap().to_str().unwrap();
+        let mut f = File::open(path).unwrap();
+        let end = f.metadata().unwrap().len();
+        let s = survey(&mut f, end, id).unwrap();
+        let old_s = reference::survey(&mut f, end, id).unwrap();
+        assert_eq!(survey_data(&s), survey_data(&old_s), "survey of {path:?}");
+        let p = match plan(&s, id, up_to) {
+            Ok(p) => p,
+            Err(e) => {
+                assert!(s.metas.is_empty() || up_to.is_some(), "{path:?}: {e:?}");
+                return None;
+            }
+        };
+        let write = |reference: bool| {
+            let n = Cell::new(0u32);
+            let fresh = || {
+                n.set(n.get() + 1);
+                format!("00000000-0000-4000-8000-{:012}", n.get())
+            };
+            let ids = ForkIds {
+                source_id: id,
+                new_id: "11111111-2222-4333-8444-555555555555",
+                title: "a title (fork)",
+                branch,
+                now: "2026-11-21T10:00:00.123456Z",
+                fresh_id: &fresh,
+            };
+            let mut out = Vec::new();
+            let mut f = File::open(path).unwrap();
+            let r = if reference {
+                reference::write_fork(&mut f, end, &p, &s, &ids, &mut out)
+            } else {
+                write_fork(&mut f, end, &p, &s, &ids, &mut out)
+            };
+            r.map(|_| String::from_utf8(out).unwrap())
+                .map_err(|e| format!("{e:?}"))
+        };
+        let (new, old) = (write(false), write(true));
+        match (&new, &old) {
+            (Ok(n), Ok(o)) => {
+                for (i, (a, b)) in n.lines().zip(o.lines()).enumerate() {
+                    assert_eq!(a, b, "{path:?} line {i} (up to {up_to:?})");
+                }
+                assert_eq!(n.lines().count(), o.lines().count(), "{path:?}");
+                assert_eq!(n, o, "{path:?}");
+            }
+            _ => assert_eq!(new, old, "{path:?}"),
+        }
+        new.ok()
+    }
+
+    fn session_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                session_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "jsonl") {
+                out.push(p);
+            }
+        }
+    }
+
+    #[test]
+    fn forks_of_the_fixture_sessions_match_the_full_parse_writer() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+        let mut files = Vec::new();
+        session_files(&root.join("home/.claude/projects"), &mut files);
+        session_files(&root.join("corpus/.claude/projects"), &mut files);
+        assert!(files.len() >= 20, "{files:?}");
+        let mut forked = 0;
+        for path in &files {
+            if fork_both_ways(path, None, None).is_some() {
+                forked += 1;
+            }
+            // up to a middle entry, on a branch
+            let id = path.file_stem().unwrap().to_str().unwrap();
+            let mut f = File::open(path).unwrap();
+            let end = f.metadata().unwrap().len();
+            let s = survey(&mut f, end, id).unwrap();
+            if let Some(m) = s.metas.get(s.metas.len() / 2) {
+                fork_both_ways(path, Some(&m.uuid), Some("feature/x"));
+            }
+        }
+        // every main session forks; subagent files (sidechain only) have nothing to fork
+        assert!(forked >= 20, "{forked} of {}", files.len());
+    }
+
+    const SID: &str = "5e55c0de-0000-4000-8000-000000000000";
+
+    /// Lines the fast path refuses or that are unusual in other ways, among ordinary ones.
+    fn hostile_session() -> Vec<u8> {
+        let e = |uuid: &str, parent: &str, extra: &str| {
+            format!(
+                r#"{{"parentUuid":{parent},"isSidechain":false,"type":"user","message":{{"role":"user","content":"hi"}},"uuid":"{uuid}","timestamp":"2026-01-01T00:00:00.000Z","sessionId":"{SID}"{extra}}}"#
+            )
+        };
+        let mut lines: Vec<Vec<u8>> = vec![
+            br#"{"type":"custom-title","customTitle":"t","sessionId":"5e55c0de-0000-4000-8000-000000000000"}"#.to_vec(),
+            e("a0000000-0000-4000-8000-000000000001", "null", "").into_bytes(),
+            // whitespace between tokens, an escaped key, a quote in a key
+            br#"{ "type" : "assistant", "u\u0075id":"a0000000-0000-4000-8000-000000000002", "parentUuid":"a0000000-0000-4000-8000-000000000001", "sessionId":"x", "a\"b":1, "message":{"content":[{"type":"text","text":"ok"}]} }"#.to_vec(),
+            // keys and fake members inside nested values and strings
+            e("a0000000-0000-4000-8000-000000000003", r#""a0000000-0000-4000-8000-000000000002""#, r#","toolUseResult":{"uuid":"zzz","parentUuid":"yyy","sessionId":"q"},"note":"\"uuid\":\"evil\",\"sessionId\":\"x\"}""#).into_bytes(),
+            // a duplicated unknown key (serde keeps the first position, the last value)
+            e("a0000000-0000-4000-8000-000000000004", r#""a0000000-0000-4000-8000-000000000003""#, r#","cwd":"/a","cwd":"/b""#).into_bytes(),
+            // a duplicated known key: not a Head, skipped
+            e("a0000000-0000-4000-8000-000000000005", r#""a0000000-0000-4000-8000-000000000004""#, r#","uuid":"a0000000-0000-4000-8000-000000000099""#).into_bytes(),
+            // invalid JSON: skipped
+            br#"{"type":"user","uuid":"a0000000-0000-4000-8000-000000000006","message":{"content":"x\q"}}"#.to_vec(),
+            br#"{"type":"user","uuid":"a0000000-0000-4000-8000-000000000007","n":01}"#.to_vec(),
+            br#"{"type":"user","uuid":"a0000000-0000-4000-8000-000000000008""#.to_vec(),
+            b"".to_vec(),
+            b"   ".to_vec(),
+            // unicode escapes, raw non-ASCII, surrogates, numbers
+            e("a0000000-0000-4000-8000-000000000009", r#""a0000000-0000-4000-8000-000000000004""#, r#","text":"\u00e9\ud83d\ude00 é 😀 \udc00","clé":-0.5e+10,"arr":[ 1 , {"k" : null} ]"#).into_bytes(),
+            // type and uuid spelled with escapes in their values
+            br#"{"type":"\u0075ser","uuid":"a0000000-0000-4000-8000-00000000000\u0061","parentUuid":"a0000000-0000-4000-8000-000000000009","sessionId":"5e55c0de-0000-4000-8000-000000000000"}"#.to_vec(),
+            // progress entries in the chain, re-parented past
+            br#"{"type":"progress","uuid":"b0000000-0000-4000-8000-000000000001","parentUuid":"a0000000-0000-4000-8000-00000000000a","data":{}}"#.to_vec(),
+            e("a0000000-0000-4000-8000-00000000000b", r#""b0000000-0000-4000-8000-000000000001""#, r#","teamName":"t","agentName":"n","slug":"s","sourceToolAssistantUUID":"a0000000-0000-4000-8000-000000000001""#).into_bytes(),
+            // sidechain spellings
+            e("a0000000-0000-4000-8000-00000000000c", r#""a0000000-0000-4000-8000-00000000000b""#, r#","isSidechain":true"#).into_bytes(),
+            e("a0000000-0000-4000-8000-00000000000d", r#""a0000000-0000-4000-8000-00000000000b""#, r#","isSidechain":"yes""#).into_bytes(),
+            e("a0000000-0000-4000-8000-00000000000e", r#""a0000000-0000-4000-8000-00000000000b""#, r#","isSidechain":0"#).into_bytes(),
+            // odd types in known fields
+            br#"{"type":7,"uuid":"a0000000-0000-4000-8000-00000000000f"}"#.to_vec(),
+            br#"{"type":"user","uuid":12,"parentUuid":null}"#.to_vec(),
+            br#"{"type":"user","uuid":"a0000000-0000-4000-8000-000000000010","parentUuid":"","sessionId":null,"timestamp":null}"#.to_vec(),
+            // no timestamp; logicalParentUuid truthy, empty and null; compactMetadata
+            br#"{"type":"system","subtype":"compact_boundary","uuid":"a0000000-0000-4000-8000-000000000011","parentUuid":null,"logicalParentUuid":"a0000000-0000-4000-8000-00000000000e","compactMetadata":{"trigger":"manual","preservedSegment":{"headUuid":"a0000000-0000-4000-8000-000000000009","anchorUuid":"a0000000-0000-4000-8000-000000000011","tailUuid":"a0000000-0000-4000-8000-00000000000e"}}}"#.to_vec(),
+            e("a0000000-0000-4000-8000-000000000012", r#""a0000000-0000-4000-8000-000000000011""#, r#","logicalParentUuid":"""#).into_bytes(),
+            e("a0000000-0000-4000-8000-000000000013", r#""a0000000-0000-4000-8000-000000000012""#, r#","logicalParentUuid":null,"gitBranch":"main""#).into_bytes(),
+            // metadata rows the survey reads
+            br#"{"type":"content-replacement","sessionId":"5e55c0de-0000-4000-8000-000000000000","replacements":[{"kind":"tool-result","toolUseId":"t1","replacement":"r"}]}"#.to_vec(),
+            br#"{"type":"content-replacement","sessionId":"other","replacements":[{"x":1}]}"#.to_vec(),
+            br#"{"type":"last-prompt","lastPrompt":"go \"on\"","leafUuid":"a0000000-0000-4000-8000-000000000012","sessionId":"5e55c0de-0000-4000-8000-000000000000"}"#.to_vec(),
+            // CRLF ending; invalid UTF-8 inside a string (replaced, as the SDK does)
+            [e("a0000000-0000-4000-8000-000000000014", r#""a0000000-0000-4000-8000-000000000013""#, "").as_bytes(), b"\r"].concat(),
+            [
+                &br#"{"type":"user","uuid":"a0000000-0000-4000-8000-000000000015","parentUuid":"a0000000-0000-4000-8000-000000000014","message":{"content":"bad "#[..],
+                b"\xff\xfe",
+                br#" bytes"}}"#,
+            ]
+            .concat(),
+            // trailing whitespace
+            [e("a0000000-0000-4000-8000-000000000016", r#""a0000000-0000-4000-8000-000000000015""#, "").as_bytes(), b" \t"].concat(),
+            br#"{"type":"last-prompt","lastPrompt":"x","leafUuid":"a0000000-0000-4000-8000-000000000014","sessionId":"5e55c0de-0000-4000-8000-000000000000"}"#.to_vec(),
+            // a torn last line (no newline): not part of the fork
+            br#"{"type":"user","uuid":"a0000000-0000-4000-8000-000000000017"#.to_vec(),
+        ];
+        let last = lines.pop().unwrap();
+        let mut out = lines.join(&b"\n"[..]);
+        out.push(b'\n');
+        out.extend_from_slice(&last);
+        out
+    }
+
+    #[test]
+    fn forks_of_hostile_lines_match_the_full_parse_writer() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(format!("{SID}.jsonl"));
+        std::fs::write(&p, hostile_session()).unwrap();
+        let out = fork_both_ways(&p, None, None).unwrap();
+        // the fast path did its part: ordinary entries keep their bytes around the rewrites
+        assert!(out.contains(r#""message":{"role":"user","content":"hi"},"uuid":"#));
+        assert!(out.contains(r#""cwd":"/b""#) && !out.contains(r#""cwd":"/a""#));
+        assert!(!out.contains("a0000000-0000-4000-8000-000000000099"));
+        assert!(out.contains(r#""\"uuid\":\"evil\",\"sessionId\":\"x\"}""#));
+        assert!(out.contains(r#"{"type":"assistant","uuid":"#), "{out}");
+        assert!(out.contains(r#""a\"b":1"#));
+        for up_to in [
+            "a0000000-0000-4000-8000-000000000001",
+            "a0000000-0000-4000-8000-000000000002",
+            "a0000000-0000-4000-8000-00000000000a",
+            "b0000000-0000-4000-8000-000000000001",
+            "a0000000-0000-4000-8000-000000000011",
+            "a0000000-0000-4000-8000-000000000015",
+        ] {
+            fork_both_ways(&p, Some(up_to), Some("br")).unwrap();
+        }
+        // a line serde reads as a Head from an array, but not as an object: both fail alike
+        let mut bad = hostile_session();
+        bad.splice(
+            0..0,
+            br#"["user","c0000000-0000-4000-8000-000000000001"]"#
+                .iter()
+                .copied()
+                .chain([b'\n']),
+        );
+        std::fs::write(&p, bad).unwrap();
+        assert_eq!(fork_both_ways(&p, None, None), None);
     }
 }
