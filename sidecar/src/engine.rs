@@ -350,6 +350,31 @@ impl Sidecar {
             .ok_or_else(|| SidecarError::not_found(&file.id))
     }
 
+    /// Index a session file the sidecar itself just wrote (a fork), answering fast: with the
+    /// background worker running, a big file is read head-and-tail now and whole by the worker,
+    /// which pushes its exact counts; the CLI reads it whole at once.
+    pub fn refresh_written(&self, file: &SessionFile) -> Result<IndexEntry> {
+        let background = self.completion.lock().unwrap().clone();
+        let store = self.store(file.agent)?.clone();
+        let ws = self.workspace();
+        let mode = if background.is_some() {
+            ReadMode::Lite
+        } else {
+            ReadMode::Full
+        };
+        let change = self
+            .index
+            .refresh(store.as_ref(), file, &ws, mode)
+            .map_err(|e| SidecarError::unreadable(&file.path, &e))?;
+        self.publish(vec![change]);
+        if let Some(tx) = background {
+            let _ = tx.send(());
+        }
+        self.index
+            .get(file.agent, &file.id)
+            .ok_or_else(|| SidecarError::not_found(&file.id))
+    }
+
     /// Turn index changes into one `sessions/changed` (workspace sessions only, unless the
     /// client listed every session).
     pub fn publish(&self, changes: Vec<Change>) {

@@ -116,6 +116,25 @@ pub fn scan_file(
     Ok((key, st))
 }
 
+/// `st` (a head-and-tail state) with the title and tag rows of the whole file folded in, in file
+/// order: what a default title needs, without parsing every line (`lite_metadata_line` picks
+/// the rows by their prefix).
+pub fn with_all_metadata(
+    store: &dyn SessionStore,
+    path: &Path,
+    st: &ScanState,
+) -> io::Result<ScanState> {
+    let mut out = st.clone();
+    let mut f = File::open(path)?;
+    transcript::for_each_line(&mut f, 0, |_, line| {
+        if store.lite_metadata_line(line) {
+            store.scan_line(&mut out, line);
+        }
+        true
+    })?;
+    Ok(out)
+}
+
 /// One line into a file's summary: the store's own reading, plus the estimate a trim left (a
 /// trimmed fork's context is its estimate until the agent records a turn; `trim_rules`).
 fn feed(store: &dyn SessionStore, st: &mut ScanState, line: &[u8]) {
@@ -303,5 +322,51 @@ impl Index {
             .filter(|e| e.state.partial)
             .map(|e| e.file.clone())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::claude::ClaudeStore;
+
+    /// A rename in the middle of a big file is outside a cold read's head and tail; the
+    /// metadata pass a default fork title uses still finds it, and only it changes.
+    #[test]
+    fn metadata_pass_finds_a_title_between_head_and_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir
+            .path()
+            .join("0b4c021f-90ef-4fb4-ba06-fb4530cf2884.jsonl");
+        let entry = |i: usize| {
+            format!(
+                r#"{{"parentUuid":null,"type":"user","message":{{"role":"user","content":"prompt {i} {}"}},"uuid":"u{i}","timestamp":"2026-11-21T06:04:57.086Z","sessionId":"s","cwd":"/home/dev/acme-webapp"}}"#,
+                "x".repeat(400)
+            )
+        };
+        let mut text = String::new();
+        for i in 0..400 {
+            text.push_str(&entry(i));
+            text.push('\n');
+            if i == 200 {
+                text.push_str(
+                    r#"{"type":"custom-title","customTitle":"Renamed midway","sessionId":"s"}"#,
+                );
+                text.push('\n');
+            }
+        }
+        std::fs::write(&path, &text).unwrap();
+        assert!(text.len() as u64 > 2 * LITE_WINDOW);
+        let store = ClaudeStore::new(dir.path().to_path_buf());
+        let (_, lite) = scan_file(&store, &path, None, ReadMode::Lite).unwrap();
+        assert!(lite.partial);
+        assert_eq!(lite.custom_title, None, "not in the head or tail");
+        let full = with_all_metadata(&store, &path, &lite).unwrap();
+        assert_eq!(full.custom_title.as_deref(), Some("Renamed midway"));
+        assert_eq!(full.first_prompt(), lite.first_prompt());
+        assert_eq!(
+            full.message_count, lite.message_count,
+            "only title rows are read"
+        );
     }
 }

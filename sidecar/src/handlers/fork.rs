@@ -29,19 +29,24 @@ pub fn fork(sc: &Sidecar, p: ForkParams) -> Result<SessionResult> {
         Some(m) => Some(m.trim().to_string()),
         None => None,
     };
-    // The default title comes from the whole file (a cold listing may have read only its
-    // head and tail).
-    let entry = if entry.state.partial {
-        sc.refresh_file(&entry.file)?
+    // The default title ("<title> (fork)") needs every title row of the file; a cold listing
+    // read only the head and tail. Only those rows are parsed.
+    let source_title = if title.is_some() {
+        None
     } else {
-        entry
+        let full;
+        let st = if entry.state.partial {
+            full = crate::index::with_all_metadata(store.as_ref(), &entry.file.path, &entry.state)
+                .map_err(|e| SidecarError::unreadable(&entry.file.path, &e))?;
+            &full
+        } else {
+            &entry.state
+        };
+        st.custom_title
+            .clone()
+            .or_else(|| st.ai_title.clone())
+            .or_else(|| st.first_prompt())
     };
-    let st = &entry.state;
-    let source_title = st
-        .custom_title
-        .clone()
-        .or_else(|| st.ai_title.clone())
-        .or_else(|| st.first_prompt());
     let new_file = store.fork(
         &entry.file,
         &ForkRequest {
@@ -51,7 +56,7 @@ pub fn fork(sc: &Sidecar, p: ForkParams) -> Result<SessionResult> {
             source_title,
         },
     )?;
-    let e = sc.refresh_file(&new_file)?;
+    let e = sc.refresh_written(&new_file)?;
     Ok(SessionResult {
         session: e.summary(),
     })
