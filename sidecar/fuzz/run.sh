@@ -17,7 +17,7 @@ FUZZ_DIR=$(cd "$(dirname "$0")" && pwd)
 SIDECAR=$(dirname "$FUZZ_DIR")
 REPO=$(dirname "$SIDECAR")
 FIX=$REPO/tests/fixtures
-TARGETS=(${FUZZ_TARGETS:-records store_files transcript cursors params frames})
+TARGETS=(${FUZZ_TARGETS:-records store_files transcript cursors params frames json_members})
 export RUSTC_BOOTSTRAP=1
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -54,6 +54,7 @@ make_seeds() {
         local chunk=$SEEDS/chunk
         sed -n "$((i * 6 + 1)),$((i * 6 + 6))p" "$f" >"$chunk"
         [ -d "$SEEDS/records" ] && cp "$chunk" "$SEEDS/records/$n-$i"
+        [ -d "$SEEDS/json_members" ] && cp "$chunk" "$SEEDS/json_members/$n-$i"
         [ -d "$SEEDS/store_files" ] && { agent_byte "$f"; printf '\x05\x80'; cat "$chunk"; } >"$SEEDS/store_files/$n-$i"
         [ -d "$SEEDS/transcript" ] && { printf '\x03\x20\x10'; cat "$chunk"; } >"$SEEDS/transcript/$n-$i"
       fi
