@@ -243,6 +243,31 @@ pub fn check_appendable(path: &Path) -> Result<()> {
     }
 }
 
+/// The last line of `path` that is a JSON record `wanted` accepts, read backwards (no
+/// whole-file pass): what a record appended after it must follow.
+pub fn last_record(
+    path: &Path,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> Result<Option<serde_json::Value>> {
+    let mut f = std::fs::File::open(path).map_err(|e| SidecarError::unreadable(path, &e))?;
+    let len = f
+        .metadata()
+        .map_err(|e| SidecarError::unreadable(path, &e))?
+        .len();
+    let mut last = None;
+    crate::transcript::for_each_line_rev(&mut f, len, |_, line| {
+        match serde_json::from_slice::<serde_json::Value>(line) {
+            Ok(v) if wanted(&v) => {
+                last = Some(v);
+                false
+            }
+            _ => true,
+        }
+    })
+    .map_err(|e| SidecarError::unreadable(path, &e))?;
+    Ok(last)
+}
+
 /// Append one line (one write(2)) after checking the file ends with a newline.
 pub fn append_record(path: &Path, line: &[u8]) -> Result<()> {
     check_appendable(path)?;

@@ -952,23 +952,8 @@ impl SessionStore for CodexStore {
     fn rename(&self, file: &SessionFile, title: &str) -> Result<()> {
         let title = au::clean_title(title)?;
         au::check_appendable(&file.path)?;
-        let mut f = std::fs::File::open(&file.path)
-            .map_err(|e| SidecarError::unreadable(&file.path, &e))?;
-        let len = f
-            .metadata()
-            .map_err(|e| SidecarError::unreadable(&file.path, &e))?
-            .len();
-        let mut last_ordinal: Option<u64> = None;
-        crate::transcript::for_each_line_rev(&mut f, len, |_, line| {
-            match serde_json::from_slice::<Value>(line) {
-                Ok(v) if v["ordinal"].is_u64() => {
-                    last_ordinal = v["ordinal"].as_u64();
-                    false
-                }
-                _ => true,
-            }
-        })
-        .map_err(|e| SidecarError::unreadable(&file.path, &e))?;
+        let last_ordinal = au::last_record(&file.path, |v| v["ordinal"].is_u64())?
+            .and_then(|v| v["ordinal"].as_u64());
         self.write_name(&file.id, &title)?;
         let line = name_record(
             &crate::time::now_iso(),

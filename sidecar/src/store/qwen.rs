@@ -724,27 +724,10 @@ impl SessionStore for QwenStore {
     fn rename(&self, file: &SessionFile, title: &str) -> Result<()> {
         let title = au::clean_title(title)?;
         au::check_appendable(&file.path)?;
-        // The last record the reader accepts, read backwards (no whole-file pass).
-        let mut f = std::fs::File::open(&file.path)
-            .map_err(|e| SidecarError::unreadable(&file.path, &e))?;
-        let len = f
-            .metadata()
-            .map_err(|e| SidecarError::unreadable(&file.path, &e))?
-            .len();
-        let mut last: Option<Value> = None;
-        crate::transcript::for_each_line_rev(&mut f, len, |_, line| {
-            match serde_json::from_slice::<Value>(line) {
-                Ok(v)
-                    if v["uuid"].as_str().is_some_and(|u| !u.is_empty())
-                        && v["sessionId"].is_string() =>
-                {
-                    last = Some(v);
-                    false
-                }
-                _ => true,
-            }
-        })
-        .map_err(|e| SidecarError::unreadable(&file.path, &e))?;
+        // The last record the reader accepts.
+        let last = au::last_record(&file.path, |v| {
+            v["uuid"].as_str().is_some_and(|u| !u.is_empty()) && v["sessionId"].is_string()
+        })?;
         let line = title_record(
             last.as_ref()
                 .and_then(|r| r["sessionId"].as_str())
