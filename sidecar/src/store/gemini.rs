@@ -688,65 +688,63 @@ impl SessionStore for GeminiStore {
         let Some(obj) = v.as_object() else {
             return;
         };
-        if let Some(target) = obj.get("$rewindTo").and_then(|t| t.as_str()) {
-            let sc = scratch(st);
-            let ids: Vec<String> = fld(sc, "ids")
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let keep = ids.iter().position(|i| i == target).unwrap_or(0);
-            for gone in &ids[keep..] {
-                if let Some(k) = sc.get_mut("k").and_then(|k| k.as_object_mut()) {
-                    k.remove(gone);
+        match gf::line_kind(obj) {
+            gf::LineKind::Rewind(target) => {
+                let sc = scratch(st);
+                let ids: Vec<String> = fld(sc, "ids")
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let keep = ids.iter().position(|i| i == target).unwrap_or(0);
+                for gone in &ids[keep..] {
+                    if let Some(k) = sc.get_mut("k").and_then(|k| k.as_object_mut()) {
+                        k.remove(gone);
+                    }
                 }
-            }
-            let gone: HashSet<&String> = ids[keep..].iter().collect();
-            if let Some(fr) = sc.get_mut("fr").and_then(|f| f.as_object_mut()) {
-                fr.retain(|_, owner| {
-                    !owner
-                        .as_str()
-                        .is_some_and(|o| gone.contains(&o.to_string()))
-                });
-            }
-            sc.insert("ids".into(), json!(ids[..keep]));
-            recount(st);
-        } else if obj.get("id").is_some_and(|i| i.is_string()) {
-            scan_message(st, &v);
-        } else if let Some(set) = obj.get("$set").and_then(|s| s.as_object()) {
-            if let Some(msgs) = set.get("messages").and_then(|m| m.as_array()) {
-                {
-                    let sc = scratch(st);
-                    sc.insert("ids".into(), json!([]));
-                    sc.insert("k".into(), json!({}));
-                    sc.insert("fr".into(), json!({}));
+                let gone: HashSet<&String> = ids[keep..].iter().collect();
+                if let Some(fr) = sc.get_mut("fr").and_then(|f| f.as_object_mut()) {
+                    fr.retain(|_, owner| {
+                        !owner
+                            .as_str()
+                            .is_some_and(|o| gone.contains(&o.to_string()))
+                    });
                 }
-                st.message_count = 0;
-                for m in msgs {
-                    scan_message(st, m);
-                }
+                sc.insert("ids".into(), json!(ids[..keep]));
                 recount(st);
             }
-            apply_meta(st, set, false);
-            if set.contains_key("summary") {
-                st.custom_title = obj
-                    .get("customTitle")
-                    .and_then(|t| t.as_str())
-                    .filter(|t| !t.trim().is_empty())
-                    .map(str::to_string);
-            }
-        } else if obj.get("sessionId").is_some_and(|s| s.is_string())
-            && obj.get("projectHash").is_some_and(|s| s.is_string())
-        {
-            apply_meta(st, obj, true);
-            if let Some(msgs) = obj.get("messages").and_then(|m| m.as_array()) {
-                for m in msgs {
-                    scan_message(st, m);
+            gf::LineKind::Message => scan_message(st, &v),
+            gf::LineKind::Set(set) => {
+                if let Some(msgs) = set.get("messages").and_then(|m| m.as_array()) {
+                    {
+                        let sc = scratch(st);
+                        sc.insert("ids".into(), json!([]));
+                        sc.insert("k".into(), json!({}));
+                        sc.insert("fr".into(), json!({}));
+                    }
+                    st.message_count = 0;
+                    for m in msgs {
+                        scan_message(st, m);
+                    }
+                    recount(st);
+                }
+                apply_meta(st, set, false);
+                if let Some(title) = gf::title_beside_summary(obj, set) {
+                    st.custom_title = title;
                 }
             }
+            gf::LineKind::Header => {
+                apply_meta(st, obj, true);
+                if let Some(msgs) = obj.get("messages").and_then(|m| m.as_array()) {
+                    for m in msgs {
+                        scan_message(st, m);
+                    }
+                }
+            }
+            gf::LineKind::Other => {}
         }
     }
 

@@ -65,6 +65,50 @@ struct SetInner {
     messages: Option<Vec<Box<RawValue>>>,
 }
 
+/// The four kinds of line of a Gemini session log (formats/gemini-cli.md §2), tested in this
+/// order; anything else is ignored.
+pub enum LineKind<'a> {
+    /// `{"$rewindTo": id}`: drop that message and everything after it.
+    Rewind(&'a str),
+    /// A message record (has a string `id`): upserted by id.
+    Message,
+    /// `{"$set": {...}}`: merged metadata, `messages` = a full snapshot.
+    Set(&'a serde_json::Map<String, Value>),
+    /// A header (string `sessionId` and `projectHash`).
+    Header,
+    Other,
+}
+
+pub fn line_kind(obj: &serde_json::Map<String, Value>) -> LineKind<'_> {
+    if let Some(target) = obj.get("$rewindTo").and_then(|t| t.as_str()) {
+        LineKind::Rewind(target)
+    } else if obj.get("id").is_some_and(|i| i.is_string()) {
+        LineKind::Message
+    } else if let Some(set) = obj.get("$set").and_then(|s| s.as_object()) {
+        LineKind::Set(set)
+    } else if obj.get("sessionId").is_some_and(|s| s.is_string())
+        && obj.get("projectHash").is_some_and(|s| s.is_string())
+    {
+        LineKind::Header
+    } else {
+        LineKind::Other
+    }
+}
+
+/// For a `$set` line that sets a `summary`: the custom title written beside it (None when there
+/// is none, which clears an earlier one). `None` overall when the set has no summary.
+pub fn title_beside_summary(
+    obj: &serde_json::Map<String, Value>,
+    set: &serde_json::Map<String, Value>,
+) -> Option<Option<String>> {
+    set.contains_key("summary").then(|| {
+        obj.get("customTitle")
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_string)
+    })
+}
+
 impl Folded {
     fn reindex(&mut self) {
         self.index = self
@@ -132,50 +176,50 @@ impl Folded {
         let Some(obj) = v.as_object() else {
             return;
         };
-        if let Some(target) = obj.get("$rewindTo").and_then(|t| t.as_str()) {
-            match self.index.get(target) {
-                Some(&i) => self.messages.truncate(i),
-                None => self.messages.clear(),
+        match line_kind(obj) {
+            LineKind::Rewind(target) => {
+                match self.index.get(target) {
+                    Some(&i) => self.messages.truncate(i),
+                    None => self.messages.clear(),
+                }
+                self.reindex();
             }
-            self.reindex();
-        } else if obj.get("id").is_some_and(|i| i.is_string()) {
-            if let Some(id) = obj.get("id").and_then(|i| i.as_str()) {
-                self.recorded.insert(id.to_string(), v.clone());
+            LineKind::Message => {
+                if let Some(id) = obj.get("id").and_then(|i| i.as_str()) {
+                    self.recorded.insert(id.to_string(), v.clone());
+                }
+                self.upsert(off, v, line.to_string());
             }
-            self.upsert(off, v, line.to_string());
-        } else if let Some(set) = obj.get("$set").and_then(|s| s.as_object()) {
-            if set.get("messages").is_some_and(|m| m.is_array()) {
-                let raws = serde_json::from_str::<SetMessages>(line)
-                    .ok()
-                    .and_then(|s| s.set.messages)
-                    .unwrap_or_default();
-                self.messages.clear();
-                self.index.clear();
-                for (i, m) in set["messages"].as_array().into_iter().flatten().enumerate() {
-                    let raw = raws
-                        .get(i)
-                        .map(|r| r.get().to_string())
-                        .unwrap_or_else(|| m.to_string());
-                    self.upsert(off, m.clone(), raw);
+            LineKind::Set(set) => {
+                if set.get("messages").is_some_and(|m| m.is_array()) {
+                    let raws = serde_json::from_str::<SetMessages>(line)
+                        .ok()
+                        .and_then(|s| s.set.messages)
+                        .unwrap_or_default();
+                    self.messages.clear();
+                    self.index.clear();
+                    for (i, m) in set["messages"].as_array().into_iter().flatten().enumerate() {
+                        let raw = raws
+                            .get(i)
+                            .map(|r| r.get().to_string())
+                            .unwrap_or_else(|| m.to_string());
+                        self.upsert(off, m.clone(), raw);
+                    }
+                }
+                self.merge_meta(set, false);
+                if let Some(title) = title_beside_summary(obj, set) {
+                    self.meta.custom_title = title;
                 }
             }
-            self.merge_meta(set, false);
-            if set.contains_key("summary") {
-                self.meta.custom_title = obj
-                    .get("customTitle")
-                    .and_then(|t| t.as_str())
-                    .filter(|t| !t.trim().is_empty())
-                    .map(str::to_string);
-            }
-        } else if obj.get("sessionId").is_some_and(|s| s.is_string())
-            && obj.get("projectHash").is_some_and(|s| s.is_string())
-        {
-            self.merge_meta(obj, true);
-            if let Some(msgs) = obj.get("messages").and_then(|m| m.as_array()) {
-                for m in msgs {
-                    self.upsert(off, m.clone(), m.to_string());
+            LineKind::Header => {
+                self.merge_meta(obj, true);
+                if let Some(msgs) = obj.get("messages").and_then(|m| m.as_array()) {
+                    for m in msgs {
+                        self.upsert(off, m.clone(), m.to_string());
+                    }
                 }
             }
+            LineKind::Other => {}
         }
     }
 
