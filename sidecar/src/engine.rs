@@ -338,16 +338,7 @@ impl Sidecar {
 
     /// Re-read one indexed session now (after a write of ours) and tell the client.
     pub fn refresh_file(&self, file: &SessionFile) -> Result<IndexEntry> {
-        let store = self.store(file.agent)?.clone();
-        let ws = self.workspace();
-        let change = self
-            .index
-            .refresh(store.as_ref(), file, &ws, ReadMode::Full)
-            .map_err(|e| SidecarError::unreadable(&file.path, &e))?;
-        self.publish(vec![change]);
-        self.index
-            .get(file.agent, &file.id)
-            .ok_or_else(|| SidecarError::not_found(&file.id))
+        self.refresh_in(file, ReadMode::Full)
     }
 
     /// Index a session file the sidecar itself just wrote (a fork), answering fast: with the
@@ -355,21 +346,22 @@ impl Sidecar {
     /// which pushes its exact counts; the CLI reads it whole at once.
     pub fn refresh_written(&self, file: &SessionFile) -> Result<IndexEntry> {
         let background = self.completion.lock().unwrap().clone();
+        let Some(tx) = background else {
+            return self.refresh_file(file);
+        };
+        let entry = self.refresh_in(file, ReadMode::Lite)?;
+        let _ = tx.send(());
+        Ok(entry)
+    }
+
+    fn refresh_in(&self, file: &SessionFile, mode: ReadMode) -> Result<IndexEntry> {
         let store = self.store(file.agent)?.clone();
         let ws = self.workspace();
-        let mode = if background.is_some() {
-            ReadMode::Lite
-        } else {
-            ReadMode::Full
-        };
         let change = self
             .index
             .refresh(store.as_ref(), file, &ws, mode)
             .map_err(|e| SidecarError::unreadable(&file.path, &e))?;
         self.publish(vec![change]);
-        if let Some(tx) = background {
-            let _ = tx.send(());
-        }
         self.index
             .get(file.agent, &file.id)
             .ok_or_else(|| SidecarError::not_found(&file.id))
