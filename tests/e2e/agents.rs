@@ -388,18 +388,17 @@ fn forks_and_renames_for_every_agent() {
         ("codex", CODEX_1),
         ("gemini", GEMINI_1),
     ] {
-        let before = std::fs::read(
-            home.cli_json(&[
-                "info",
-                &format!("{agent}:{src}"),
-                "--workspace",
-                WS,
-                "--json",
-            ])["path"]
-                .as_str()
-                .unwrap(),
-        )
-        .unwrap();
+        let src_path = home.cli_json(&[
+            "info",
+            &format!("{agent}:{src}"),
+            "--workspace",
+            WS,
+            "--json",
+        ])["path"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let before = std::fs::read(&src_path).unwrap();
         let r = home.cli_json(&[
             "fork",
             &format!("{agent}:{src}"),
@@ -449,16 +448,6 @@ fn forks_and_renames_for_every_agent() {
         };
         assert_eq!(content(&a), content(&b), "{agent}");
         // the source is untouched
-        let src_path = home.cli_json(&[
-            "info",
-            &format!("{agent}:{src}"),
-            "--workspace",
-            WS,
-            "--json",
-        ])["path"]
-            .as_str()
-            .unwrap()
-            .to_string();
         assert_eq!(
             std::fs::read(&src_path).unwrap(),
             before,

@@ -63,29 +63,6 @@ fn session_path(home: &FixtureHome, id: &str) -> PathBuf {
     project(home).join(format!("{id}.jsonl"))
 }
 
-fn uuid_files(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.strip_suffix(".jsonl")
-                .filter(|id| is_uuid(id))
-                .map(str::to_string)
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-fn is_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
-
 fn temp_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()

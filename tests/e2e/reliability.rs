@@ -46,29 +46,6 @@ fn shm_home() -> FixtureHome {
     }
 }
 
-fn is_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
-
-fn uuid_files(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.strip_suffix(".jsonl")
-                .filter(|id| is_uuid(id))
-                .map(str::to_string)
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 /// Temp files the sidecar left anywhere under `dir`.
 fn temp_files(dir: &Path) -> Vec<PathBuf> {
     let mut v = Vec::new();

@@ -160,24 +160,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 impl Server {
     /// Spawn `session-sidecar serve` against `home`, and initialize with `options`.
     pub fn start(home: &FixtureHome, workspace: &str, options: Value) -> Server {
-        let mut s = Self::spawn(home);
-        let mut opts = options;
-        if opts.get("home").is_none() {
-            opts["home"] = json!(home.path());
-        }
-        let r = s.request(
-            "initialize",
-            json!({
-                "processId": null,
-                "rootUri": null,
-                "capabilities": {},
-                "workspaceFolders": [{"uri": format!("file://{workspace}"), "name": "ws"}],
-                "initializationOptions": opts,
-            }),
-        );
-        assert!(r.get("result").is_some(), "initialize failed: {r}");
-        s.notify("initialized", json!({}));
-        s
+        Self::start_with(home, workspace, options, &[], None)
     }
 
     pub fn spawn(home: &FixtureHome) -> Server {
@@ -497,4 +480,20 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     }
     walk(dir, &mut m);
     m
+}
+
+/// The session ids (`<uuid>.jsonl` names) in a folder, sorted.
+pub fn uuid_files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.strip_suffix(".jsonl")
+                .filter(|id| session_sidecar::ids::is_uuid(id))
+                .map(str::to_string)
+        })
+        .collect();
+    v.sort();
+    v
 }
