@@ -6,6 +6,14 @@
 #   sidecar/fuzz/run.sh            60 s per target
 #   sidecar/fuzz/run.sh 600        longer, locally
 #   FUZZ_TARGETS="frames params" sidecar/fuzz/run.sh 30
+#   FUZZ_SEED=1 FUZZ_FRESH=1 sidecar/fuzz/run.sh 600   what CI explores, ten times as long
+#
+# By default every run starts where the last one stopped (the kept corpus) with a random
+# libFuzzer seed: exploration. With FUZZ_SEED the mutations are libFuzzer's fixed sequence for
+# that seed, and with FUZZ_FRESH the run starts from the seeds alone, in a throwaway corpus: a run
+# any machine repeats, and a short run explores a prefix of what a longer one with the same
+# seed explored. The CI suite (tests/fuzz.sh) runs that way, so it is a regression gate that
+# fails on a change, not on the luck of the draw; new findings come from the longer local runs.
 #
 # Needs only a stable toolchain: cargo-fuzz is installed when missing, and RUSTC_BOOTSTRAP=1
 # lets stable rustc take the sanitizer flags. Seeds are cut from the fixtures each run
@@ -123,11 +131,15 @@ echo "=== built in $((SECONDS - t0)) s"
 declare -A MAX_LEN=([records]=16384 [store_files]=16384 [transcript]=8192 [cursors]=4096 [params]=4096 [frames]=16384)
 passed=0
 failed=0
+seed_flag=()
+[ -n "${FUZZ_SEED:-}" ] && seed_flag=(-seed="$FUZZ_SEED")
 for t in "${TARGETS[@]}"; do
-  mkdir -p "$FUZZ_DIR/corpus/$t" "$FUZZ_DIR/artifacts/$t"
+  corpus=$FUZZ_DIR/corpus/$t
+  [ -n "${FUZZ_FRESH:-}" ] && corpus=$SEEDS/found-$t
+  mkdir -p "$corpus" "$FUZZ_DIR/artifacts/$t"
   log=$SEEDS/$t.log
   t0=$SECONDS
-  cargo fuzz run "$t" "$FUZZ_DIR/corpus/$t" "$SEEDS/$t" -- \
+  cargo fuzz run "$t" "$corpus" "$SEEDS/$t" -- "${seed_flag[@]}" \
     -max_total_time="$SECS" -max_len="${MAX_LEN[$t]:-16384}" -rss_limit_mb=512 -malloc_limit_mb=512 -timeout=30 \
     -print_final_stats=1 -artifact_prefix="$FUZZ_DIR/artifacts/$t/" >"$log" 2>&1
   rc=$?

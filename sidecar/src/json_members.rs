@@ -9,6 +9,11 @@
 //! any depth, whitespace inside nested values). For anything else it answers `None`, and the
 //! caller falls back to a full parser; so a line it answers for is one serde_json reads with the
 //! same keys and the same raw values.
+//!
+//! "Reads" means as an object of raw values (`RawValue`), which is how both of its callers' full
+//! parsers read a record: that takes what `JSON.parse` in the agents' CLIs takes and a
+//! `serde_json::Value` would not — a lone surrogate escape (`"\ud800"`), a number past the
+//! range of f64 (`1e400`), nesting deeper than 128 — so the fast path takes them too.
 
 /// One top-level member: its key (no escapes, so the raw text is the key) and the raw JSON
 /// text of its value.
@@ -388,6 +393,21 @@ mod tests {
         ] {
             assert_eq!(pairs(line), None, "{line}");
             assert_eq!(serde_pairs(line), None, "serde accepts {line}");
+        }
+    }
+
+    #[test]
+    fn what_json_parse_takes_and_a_value_would_not_is_taken_raw() {
+        let deep = format!(r#"{{"a":{}1{}}}"#, "[".repeat(200), "]".repeat(200));
+        for line in [
+            r#"{"a":"\ud800"}"#.to_string(),
+            r#"{"a":"\udc00x","b":1}"#.to_string(),
+            r#"{"a":1e400,"b":-1e400}"#.to_string(),
+            deep,
+        ] {
+            assert!(pairs(&line).is_some(), "{line}");
+            assert!(serde_json::from_str::<serde_json::Value>(&line).is_err());
+            agrees(&line);
         }
     }
 
