@@ -12,8 +12,9 @@
 #         enough that the system prompt and tool definitions (~45 KB, untouched by any history
 #         trim) are a third or more of them; not larger for the largest real-CLI fixture, which
 #         is compacted down to one text turn and has nothing left to trim.
-#  agent  `compress --strategy agent` on a Claude and a Qwen fixture session runs the real CLI
-#         (`claude --resume ID -p /compact`, `qwen --resume ID -p /compress`) against the mock:
+#  agent  `compress --strategy agent` on a Claude, a Qwen and a Codex fixture session runs the real CLI
+#         (`claude --resume ID -p /compact`, `qwen --resume ID -p /compress`, `codex app-server`
+#         thread/compact/start) against the mock:
 #         the agent's own compaction record is appended, `context` drops, the result's
 #         tokensAfter is what `context` reads back, and the compacted session still resumes.
 #
@@ -200,7 +201,9 @@ done
 CLAUDE=${AGENT_EXE[claude]:-}
 QWEN=${AGENT_EXE[qwen]:-}
 [ -n "$CLAUDE" ] && ln -sf "$CLAUDE" "$WORK/bin/claude"
+CODEX=${AGENT_EXE[codex]:-}
 [ -n "$QWEN" ] && ln -sf "$QWEN" "$WORK/bin/qwen"
+[ -n "$CODEX" ] && ln -sf "$CODEX" "$WORK/bin/codex"
 echo "sidecar: $SIDECAR"
 
 if [ "${ONLY:-trim}" = trim ] || [ -z "${ONLY:-}" ]; then
@@ -249,7 +252,7 @@ if [ "${ONLY:-agent}" = agent ] || [ -z "${ONLY:-}" ]; then
   # agent_case NAME AGENT SESSION MARKER ENV...  (the agent inherits the sidecar's environment)
   agent_case() {
     local name=$1 agent=$2 sid=$3 marker=$4; shift 4
-    local f; f=$(find "$H/.$agent/projects" -name "$sid.jsonl" | head -1)
+    local f; f=$(find "$H/.$agent" -name "*$sid.jsonl" | head -1)
     [ -f "$f" ] || { fail "[$name] session file of $sid"; return; }
     local n0; n0=$(grep -c "$marker" "$f")
     sc "$H" /home/dev/acme-webapp context "$agent:$sid" --json >"$WORK/$name.ctx0.json" 2>"$WORK/$name.err" \
@@ -301,6 +304,39 @@ if [ "${ONLY:-agent}" = agent ] || [ -z "${ONLY:-}" ]; then
     check "[qwen-agent] the compressed session resumes in the real CLI" [ $? = 0 ]
   else
     fail "[qwen-agent] start the openai mock"
+  fi
+  # Codex: `codex app-server` and its thread/compact/start (codex exec has no /compact). The
+  # provider the fixture session recorded ("mock") is the Responses API mock, in the home's
+  # config.toml as a user would have it.
+  CODEX_SID=01a1fcc8-e337-7e13-b5e4-6d6a59106584
+  if [ -z "$CODEX" ]; then
+    skip "[codex-agent] codex CLI not installable (see $WORK/install-codex.log)"
+  elif start_mock codex_mock.py codex; then
+    mkdir -p "$WORK/codex-tmp"
+    cat >"$H/.codex/config.toml" <<EOF
+model_provider = "mock"
+check_for_update_on_startup = false
+[analytics]
+enabled = false
+[feedback]
+enabled = false
+[model_providers.mock]
+name = "Mock Responses API"
+base_url = "http://127.0.0.1:$MOCK_PORT/v1"
+env_key = "MOCK_API_KEY"
+wire_api = "responses"
+request_max_retries = 0
+stream_max_retries = 0
+EOF
+    agent_case codex-agent codex "$CODEX_SID" '"type":"compacted"' \
+      -u CODEX_HOME -u OPENAI_API_KEY -u OPENAI_BASE_URL MOCK_API_KEY=mock-key \
+      TMPDIR="$WORK/codex-tmp" XDG_CACHE_HOME="$WORK/xdg-cache" XDG_DATA_HOME="$WORK/xdg-data"
+    check "[codex-agent] the mock received Codex's compaction request" \
+      grep -q "CONTEXT CHECKPOINT COMPACTION" "$WORK/codex.log"
+    resume codex "$H" "$CODEX_SID" codex-agent.resume /home/dev/acme-webapp
+    check "[codex-agent] the compacted session resumes in the real CLI" [ $? = 0 ]
+  else
+    fail "[codex-agent] start the codex mock"
   fi
 fi
 finish

@@ -835,23 +835,163 @@ fn cancelling_agent_compaction_kills_the_agent() {
 }
 
 #[test]
-fn agents_without_headless_compaction_say_so() {
+fn gemini_has_no_headless_compaction_and_says_so() {
+    // Gemini CLI's `-p /compress` starts the compression without waiting for it and then sends
+    // "/compress" to the model as a prompt; there is nothing clean to run.
     let home = FixtureHome::new();
-    for (agent, id) in [
-        ("codex", "01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37"),
-        ("gemini", "47d75b93-bf15-4461-8bef-b1f7c7e23d6b"),
-    ] {
-        let (code, _, err) = home.cli(&[
-            "--workspace",
-            WS,
-            "compress",
-            &format!("{agent}:{id}"),
-            "--strategy",
-            "agent",
-        ]);
-        assert_eq!(code, 1, "{agent}: {err}");
-        assert!(err.contains("not supported"), "{agent}: {err}");
-    }
+    let (code, _, err) = home.cli(&[
+        "--workspace",
+        WS,
+        "compress",
+        "gemini:47d75b93-bf15-4461-8bef-b1f7c7e23d6b",
+        "--strategy",
+        "agent",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not supported"), "{err}");
+}
+
+/// A stand-in for `codex app-server` (JSON-RPC as JSON lines on stdio). It logs what it is
+/// sent; on `thread/compact/start` it appends what Codex appends (a `compacted` record, then a
+/// token_count whose last usage is zero) to the thread's rollout under `$CODEX_HOME` and
+/// reports the turn completed; it exits at the end of its stdin. With a `refuse` file beside
+/// it, `thread/resume` is answered with an error instead.
+const FAKE_CODEX_APP_SERVER: &str = r#"import glob, json, os, sys
+here = os.path.dirname(os.path.abspath(sys.argv[0]))
+log = open(os.path.join(here, "messages"), "a")
+open(os.path.join(here, "cwd"), "w").write(os.getcwd())
+def send(o):
+    sys.stdout.write(json.dumps(o) + "\n"); sys.stdout.flush()
+if sys.argv[1:] != ["app-server"]:
+    sys.exit("unexpected argv %r" % sys.argv[1:])
+send({"method": "configWarning", "params": {"summary": "a notification before any answer"}})
+for line in sys.stdin:
+    log.write(line); log.flush()
+    m = json.loads(line)
+    meth, p = m.get("method"), m.get("params") or {}
+    if meth == "initialize":
+        send({"id": m["id"], "result": {"userAgent": "fake"}})
+    elif meth == "thread/resume":
+        if os.path.exists(os.path.join(here, "refuse")):
+            send({"id": m["id"], "error": {"code": -32600, "message": "no rollout found for thread id " + p["threadId"]}})
+        else:
+            send({"id": m["id"], "result": {"thread": {"id": p["threadId"]}}})
+    elif meth == "thread/compact/start":
+        t = p["threadId"]
+        [f] = glob.glob(os.environ["CODEX_HOME"] + "/sessions/*/*/*/rollout-*-" + t + ".jsonl")
+        usage = lambda n: {"input_tokens": n, "cached_input_tokens": 0, "output_tokens": 0, "reasoning_output_tokens": 0, "total_tokens": n}
+        with open(f, "a") as out:
+            out.write(json.dumps({"timestamp": "2026-11-21T08:00:00.000Z", "type": "compacted", "payload": {"message": "summary", "replacement_history": []}}) + "\n")
+            out.write(json.dumps({"timestamp": "2026-11-21T08:00:00.001Z", "type": "event_msg", "payload": {"type": "token_count", "info": {"total_token_usage": usage(9000), "last_token_usage": usage(0), "model_context_window": 258400}}}) + "\n")
+        send({"id": m["id"], "result": {}})
+        send({"method": "turn/completed", "params": {"threadId": t, "turn": {"id": "turn-1", "status": "completed", "error": None}}})
+"#;
+
+#[test]
+fn codex_compaction_speaks_the_app_server_protocol() {
+    let home = FixtureHome::new();
+    let id = "01a1fcc8-e337-7e13-b5e4-6d6a59106584";
+    let rollout = home.path().join(format!(
+        ".codex/sessions/2026/11/21/rollout-2026-11-21T06-26-26-{id}.jsonl"
+    ));
+    // The agent runs in the session's recorded cwd: a directory of the test.
+    let cwd = tempfile::tempdir().unwrap();
+    let t = std::fs::read_to_string(&rollout).unwrap();
+    std::fs::write(
+        &rollout,
+        t.replace(
+            &format!("\"cwd\":\"{WS}\""),
+            &format!("\"cwd\":\"{}\"", cwd.path().display()),
+        ),
+    )
+    .unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let exe = bin.path().join("codex");
+    std::fs::write(
+        &exe,
+        format!("#!/usr/bin/env python3\n{FAKE_CODEX_APP_SERVER}"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let opts = json!({"agents": ["codex"], "agentPaths": {"codex": exe}});
+
+    // Refused: agentFailed with the server's own words, and the rollout as it was.
+    std::fs::write(bin.path().join("refuse"), "").unwrap();
+    let bytes = std::fs::read(&rollout).unwrap();
+    let mut s = Server::start(&home, WS, opts.clone());
+    let e = s.call_err(
+        "sessions/compress",
+        json!({"session": format!("codex:{id}"), "strategy": "agent"}),
+    );
+    assert_eq!(e["code"], 1012, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("thread/resume: no rollout found for thread id"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&rollout).unwrap(), bytes);
+    drop(s);
+    std::fs::remove_file(bin.path().join("refuse")).unwrap();
+    std::fs::remove_file(bin.path().join("messages")).unwrap();
+
+    let mut s = Server::start(&home, WS, opts);
+    let before = s.call(
+        "sessions/context",
+        json!({"session": format!("codex:{id}")}),
+    );
+    assert_eq!(before["usedTokens"], 7_246);
+    let r = s.call(
+        "sessions/compress",
+        json!({"session": format!("codex:{id}"), "strategy": "agent", "workDoneToken": "c1"}),
+    );
+    assert_eq!(r["estimated"], false);
+    assert_eq!(r["tokensBefore"], 7_246);
+    assert_eq!(
+        r["tokensAfter"], 0,
+        "Codex zeroes the last usage when it compacts"
+    );
+    assert_eq!(r["session"]["id"], id);
+    // The conversation, in order, about this thread.
+    let sent: Vec<Value> = std::fs::read_to_string(bin.path().join("messages"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let methods: Vec<&str> = sent.iter().map(|m| m["method"].as_str().unwrap()).collect();
+    assert_eq!(
+        methods,
+        [
+            "initialize",
+            "initialized",
+            "thread/resume",
+            "thread/compact/start"
+        ]
+    );
+    assert_eq!(sent[0]["params"]["clientInfo"]["name"], "session_sidecar");
+    assert_eq!(sent[2]["params"]["threadId"], id);
+    assert_eq!(sent[3]["params"]["threadId"], id);
+    assert_eq!(
+        Path::new(
+            std::fs::read_to_string(bin.path().join("cwd"))
+                .unwrap()
+                .trim()
+        )
+        .canonicalize()
+        .unwrap(),
+        cwd.path().canonicalize().unwrap()
+    );
+    let after = s.call(
+        "sessions/context",
+        json!({"session": format!("codex:{id}")}),
+    );
+    assert_eq!(after["usedTokens"], 0);
+    s.wait_notification("$/progress", Duration::from_secs(5), |p| {
+        p["token"] == "c1" && p["value"]["kind"] == "end"
+    })
+    .expect("work-done progress on the client's token");
 }
 
 #[test]

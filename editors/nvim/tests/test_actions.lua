@@ -80,15 +80,30 @@ H.test(':SessionCompress asks the strategy; trim writes a smaller fork', functio
   H.truthy(res.tokensAfter <= res.tokensBefore, 'not bigger')
 end)
 
-H.test(':SessionCompress on a Codex session trims without asking (no headless compaction)', function()
-  local codex = 'codex:01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37'
+H.test(':SessionCompress on a Gemini session trims without asking (no headless compaction)', function()
+  local gemini = 'gemini:47d75b93-bf15-4461-8bef-b1f7c7e23d6b'
   local calls = H.stub_select(function()
     return nil
   end)
-  local res = run('SessionCompress ' .. codex, 'compress')
+  local res = run('SessionCompress ' .. gemini, 'compress')
   H.eq(0, #calls, 'no strategy question')
+  H.eq('gemini', res.session.agent, 'a Gemini fork')
+  H.truthy(res.session.id ~= '47d75b93-bf15-4461-8bef-b1f7c7e23d6b', 'trim makes a new session')
+  H.truthy(res.session.title:find('(trimmed)', 1, true), 'titled as trimmed')
+end)
+
+H.test(':SessionCompress on a Codex session asks (Codex compacts through its app-server)', function()
+  local codex = 'codex:01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37'
+  local calls = H.stub_select(function(items, opts)
+    if opts.kind == 'session_sidecar.compress' then
+      return vim.iter(items):find(function(i)
+        return i.id == 'trim'
+      end)
+    end
+  end)
+  local res = run('SessionCompress ' .. codex, 'compress')
+  H.eq(1, #calls, 'asked for the strategy')
   H.eq('codex', res.session.agent, 'a Codex fork')
-  H.truthy(res.session.id ~= '01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37', 'trim makes a new session')
   H.truthy(res.session.title:find('(trimmed)', 1, true), 'titled as trimmed')
 end)
 

@@ -272,8 +272,8 @@ export class Commands {
     const s = await this.sessionFrom(arg, 'Compress which session?');
     if (!s) return undefined;
     let strategy = opts.strategy;
-    // Codex and Gemini have no headless compaction: trimming is the only way.
-    if (!strategy && (s.agent === 'codex' || s.agent === 'gemini')) strategy = 'trim';
+    // Gemini has no headless compaction: trimming is the only way.
+    if (!strategy && s.agent === 'gemini') strategy = 'trim';
     if (!strategy) {
       const choice = await vscode.window.showQuickPick(
         [

@@ -1,5 +1,6 @@
 //! `sessions/compress`: the agent's own compaction run headless, or a model-free trim fork.
 
+mod codex_app_server;
 mod runner;
 
 use super::RequestControl;
@@ -128,7 +129,11 @@ pub fn compress(sc: &Sidecar, p: CompressParams, ctl: &RequestControl) -> Result
                     compaction_command(entry.file.agent)
                 ),
             };
-            let output = runner::run(&spec, ctl)?;
+            // Codex compacts only when asked over its app-server protocol.
+            let mut codex = (entry.file.agent == Agent::Codex)
+                .then(|| codex_app_server::Compaction::new(&entry.file.id));
+            let conversation = codex.as_mut().map(|c| c as &mut dyn runner::Conversation);
+            let output = runner::run(&spec, conversation, ctl)?;
             if !runner::appended_contains(
                 &entry.file.path,
                 size_before,
@@ -163,11 +168,12 @@ fn compaction_command(agent: Agent) -> &'static str {
     match agent {
         Agent::Claude => "/compact",
         Agent::Qwen => "/compress",
-        _ => "compaction",
+        Agent::Codex => "app-server thread/compact/start",
+        Agent::Gemini => "compaction",
     }
 }
 
-/// The record the agent appends when it compacts (formats: Claude §5, Qwen §5).
+/// The record the agent appends when it compacts (formats: Claude §5, Qwen §5, Codex §5).
 fn compaction_marker(agent: Agent) -> &'static [u8] {
     match agent {
         Agent::Claude => b"\"compact_boundary\"",

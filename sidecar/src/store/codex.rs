@@ -940,6 +940,13 @@ impl SessionStore for CodexStore {
         Ok(argv)
     }
 
+    /// `codex app-server`: compaction is its `thread/compact/start` request (`codex exec` has no
+    /// slash commands); `handlers/compress/codex_app_server.rs` holds the conversation.
+    fn compress_argv(&self, exe: &str, id: &str) -> Result<Vec<String>> {
+        let _ = id;
+        Ok(vec![exe.to_string(), "app-server".into()])
+    }
+
     fn fork(&self, file: &SessionFile, req: &ForkRequest) -> Result<SessionFile> {
         let (lines, _) = self.load_lines(&file.path, 8)?;
         self.write_fork(file, req, &lines)
@@ -1296,6 +1303,9 @@ pub(super) mod tests {
             store.resume_argv("codex", S1, &p).unwrap(),
             vec!["codex", "fork", "--model=gpt-5.5", "--", S1, "-go"]
         );
-        assert!(store.compress_argv("codex", S1).is_err());
+        assert_eq!(
+            store.compress_argv("codex", S1).unwrap(),
+            vec!["codex", "app-server"]
+        );
     }
 }

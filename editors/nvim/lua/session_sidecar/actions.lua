@@ -194,7 +194,7 @@ local strategies = {
 }
 
 --- Agents whose own compaction can run headless (the others only trim).
-local agent_compaction = { claude = true, qwen = true }
+local agent_compaction = { claude = true, qwen = true, codex = true }
 
 --- sessions/compress; asks for the strategy when `strategy` is nil.
 function M.compress(session, strategy, done)
@@ -230,7 +230,7 @@ function M.compress(session, strategy, done)
       return run(strategy)
     end
     if agent and not agent_compaction[agent] then
-      -- Codex and Gemini have no headless compaction: trimming is the only way.
+      -- Gemini has no headless compaction: trimming is the only way.
       return run('trim')
     end
     vim.ui.select(strategies, {

@@ -409,17 +409,17 @@ export async function run(): Promise<void> {
     await until('the compressed session in the tree', () => sessionRow(api, r!.session.id), 10000, [api.tree.onDidChangeTreeData as vscode.Event<unknown>]);
   });
 
-  await step('Compress on a Codex session trims without asking (Codex has no headless compaction)', async () => {
-    const codex = api.model.sessions.all().find((x) => x.agent === 'codex');
-    assert.ok(codex, 'a Codex session is listed');
+  await step('Compress on a Gemini session trims without asking (Gemini has no headless compaction)', async () => {
+    const gemini = api.model.sessions.all().find((x) => x.agent === 'gemini');
+    assert.ok(gemini, 'a Gemini session is listed');
     // A strategy quick pick would wait for a choice nobody makes: fail after 20 s instead.
     const asked = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('asked for a strategy')), 20000));
-    const r = await Promise.race([api.commands.compress({ agent: 'codex', id: codex.id }), asked]);
+    const r = await Promise.race([api.commands.compress({ agent: 'gemini', id: gemini.id }), asked]);
     assert.ok(r);
-    assert.strictEqual(r.session.agent, 'codex');
-    assert.notStrictEqual(r.session.id, codex.id);
+    assert.strictEqual(r.session.agent, 'gemini');
+    assert.notStrictEqual(r.session.id, gemini.id);
     assert.match(r.session.title ?? '', /\(trimmed\)$/);
-    await until('the trimmed Codex session in the tree', () => sessionRow(api, r.session.id), 10000, [api.tree.onDidChangeTreeData as vscode.Event<unknown>]);
+    await until('the trimmed Gemini session in the tree', () => sessionRow(api, r.session.id), 10000, [api.tree.onDidChangeTreeData as vscode.Event<unknown>]);
   });
 
   /** Checks out main and waits until the sidecar reported it (HEAD must settle between switches). */

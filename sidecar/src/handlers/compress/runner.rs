@@ -1,14 +1,15 @@
 //! Runs an agent CLI headless for its own compaction: argv array (never a shell), the session's
 //! cwd, the store's environment, its own process group (so a cancel or timeout kills the agent
 //! and whatever it started), stdout/stderr tails kept for the error message, progress reports
-//! while it runs.
+//! while it runs. An agent that compacts only when asked over a protocol (Codex's app-server)
+//! gets a [`Conversation`] on its stdin and stdout instead of a one-shot command line.
 
 use crate::config::Config;
 use crate::error::{Result, SidecarError};
 use crate::handlers::RequestControl;
 use crate::protocol::{Agent, ErrorCode};
 use std::collections::{BTreeMap, VecDeque};
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -96,6 +97,37 @@ fn drain_tail<R: Read + Send + 'static>(mut r: R) -> Arc<Mutex<VecDeque<u8>>> {
     tail
 }
 
+/// Like `drain_tail`, and each line also goes to the returned channel.
+fn read_lines<R: Read + Send + 'static>(
+    r: R,
+) -> (Arc<Mutex<VecDeque<u8>>>, std::sync::mpsc::Receiver<String>) {
+    let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_BYTES)));
+    let t = tail.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut r = BufReader::new(r);
+        let mut line = Vec::new();
+        while let Ok(n) = r.read_until(b'\n', &mut line) {
+            if n == 0 {
+                break;
+            }
+            {
+                let mut g = t.lock().unwrap();
+                g.extend(&line);
+                while g.len() > TAIL_BYTES {
+                    g.pop_front();
+                }
+            }
+            let text = String::from_utf8_lossy(&line).trim_end().to_string();
+            line.clear();
+            if tx.send(text).is_err() {
+                break;
+            }
+        }
+    });
+    (tail, rx)
+}
+
 fn tail_text(t: &Arc<Mutex<VecDeque<u8>>>) -> String {
     let g = t.lock().unwrap();
     let v: Vec<u8> = g.iter().copied().collect();
@@ -129,8 +161,42 @@ impl RunOutput {
     }
 }
 
-/// Run to completion. Cancellation and the timeout kill the process group.
-pub fn run(spec: &RunSpec, ctl: &RequestControl) -> Result<RunOutput> {
+/// A protocol spoken with the agent while it runs, one line per message each way (Codex's
+/// app-server speaks JSON-RPC as JSON lines).
+pub trait Conversation: Send {
+    /// The first messages, once the agent has started.
+    fn open(&mut self, to_agent: &mut dyn Write, ctl: &RequestControl) -> std::io::Result<()>;
+    /// One line the agent wrote on stdout; the answer says whether the work is done.
+    fn on_line(
+        &mut self,
+        line: &str,
+        to_agent: &mut dyn Write,
+        ctl: &RequestControl,
+    ) -> std::io::Result<Step>;
+}
+
+/// Where a [`Conversation`] stands after a line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    Continue,
+    /// The work is done: the agent's stdin is closed and it gets `KILL_GRACE` to exit.
+    Done,
+    /// The agent refused or failed; the message says how.
+    Failed(String),
+}
+
+/// How long an agent whose conversation is done may take to exit (and flush its files) after
+/// its stdin is closed, before its group is stopped.
+const EXIT_AFTER_DONE: Duration = Duration::from_secs(10);
+
+/// Run to completion. Cancellation and the timeout kill the process group. With a
+/// `conversation` on the agent's stdin/stdout (else stdin is /dev/null) the run succeeds when the
+/// conversation is done and the agent has exited.
+pub fn run(
+    spec: &RunSpec,
+    mut conversation: Option<&mut dyn Conversation>,
+    ctl: &RequestControl,
+) -> Result<RunOutput> {
     let Some((exe, args)) = spec.argv.split_first() else {
         return Err(SidecarError::internal("empty argv"));
     };
@@ -138,7 +204,11 @@ pub fn run(spec: &RunSpec, ctl: &RequestControl) -> Result<RunOutput> {
     cmd.args(args)
         .current_dir(&spec.cwd)
         .envs(&spec.env)
-        .stdin(Stdio::null())
+        .stdin(if conversation.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
@@ -155,8 +225,16 @@ pub fn run(spec: &RunSpec, ctl: &RequestControl) -> Result<RunOutput> {
     })?;
     let pid = child.id();
     tracing::info!("started {} (pid {pid})", spec.label);
-    let out = drain_tail(child.stdout.take().expect("piped"));
+    let stdout = child.stdout.take().expect("piped");
+    let (out, lines) = match conversation {
+        Some(_) => {
+            let (tail, rx) = read_lines(stdout);
+            (tail, Some(rx))
+        }
+        None => (drain_tail(stdout), None),
+    };
     let err = drain_tail(child.stderr.take().expect("piped"));
+    let mut stdin = child.stdin.take();
     let start = Instant::now();
     let mut last_report = start;
     let stop = |child: &mut std::process::Child| {
@@ -171,12 +249,78 @@ pub fn run(spec: &RunSpec, ctl: &RequestControl) -> Result<RunOutput> {
         kill_group(pid, libc::SIGKILL);
         let _ = child.wait();
     };
+    if let (Some(c), Some(w)) = (conversation.as_deref_mut(), stdin.as_mut()) {
+        if let Err(e) = c.open(w, ctl) {
+            stop(&mut child);
+            return Err(SidecarError::new(
+                ErrorCode::AgentFailed,
+                format!("{}: cannot write to it: {e}", spec.label),
+            ));
+        }
+    }
+    let mut done_at: Option<Instant> = None;
     loop {
+        // The conversation: every line the agent wrote since the last round.
+        if let (Some(c), Some(rx)) = (conversation.as_deref_mut(), lines.as_ref()) {
+            while done_at.is_none() {
+                let Ok(line) = rx.try_recv() else { break };
+                let step = match stdin.as_mut() {
+                    Some(w) => c.on_line(&line, w, ctl),
+                    None => Ok(Step::Continue),
+                };
+                match step {
+                    Ok(Step::Continue) => {}
+                    Ok(Step::Done) => {
+                        // Closing stdin asks the agent to exit.
+                        stdin = None;
+                        done_at = Some(Instant::now());
+                    }
+                    Ok(Step::Failed(why)) => {
+                        stop(&mut child);
+                        return Err(SidecarError::new(
+                            ErrorCode::AgentFailed,
+                            format!("{}: {why}", spec.label),
+                        ));
+                    }
+                    Err(e) => {
+                        stop(&mut child);
+                        return Err(SidecarError::new(
+                            ErrorCode::AgentFailed,
+                            format!("{}: cannot write to it: {e}", spec.label),
+                        ));
+                    }
+                }
+            }
+        }
+        if done_at.is_some_and(|t| t.elapsed() > EXIT_AFTER_DONE) {
+            tracing::warn!(
+                "{} did not exit after its work was done; stopping it",
+                spec.label
+            );
+            stop(&mut child);
+            return Ok(RunOutput {
+                stdout: tail_text(&out),
+                stderr: tail_text(&err),
+            });
+        }
         match child.try_wait() {
             Ok(Some(status)) => {
                 // Let the readers reach EOF so the tails are complete.
                 std::thread::sleep(POLL);
-                if status.success() {
+                if conversation.is_some() && done_at.is_none() {
+                    let mut detail = tail_text(&err);
+                    if detail.is_empty() {
+                        detail = tail_text(&out);
+                    }
+                    return Err(SidecarError::new(
+                        ErrorCode::AgentFailed,
+                        format!(
+                            "{} exited ({status}) before its work was done: {detail}",
+                            spec.label
+                        ),
+                    ));
+                }
+                if status.success() || done_at.is_some() {
                     ctl.report(format!("{} finished", spec.label), Some(90));
                     return Ok(RunOutput {
                         stdout: tail_text(&out),
@@ -220,7 +364,7 @@ pub fn run(spec: &RunSpec, ctl: &RequestControl) -> Result<RunOutput> {
                 ),
             ));
         }
-        if last_report.elapsed() >= REPORT_EVERY {
+        if last_report.elapsed() >= REPORT_EVERY && done_at.is_none() {
             last_report = Instant::now();
             ctl.report(
                 format!("{} running ({} s)", spec.label, start.elapsed().as_secs()),
@@ -269,6 +413,7 @@ mod tests {
     fn failures_carry_the_stderr_tail() {
         let e = run(
             &spec(&["sh", "-c", "echo boom >&2; exit 3"], DEFAULT_TIMEOUT),
+            None,
             &RequestControl::default(),
         )
         .unwrap_err();
@@ -276,6 +421,7 @@ mod tests {
         assert!(e.message.contains("boom"), "{}", e.message);
         let e = run(
             &spec(&["/nonexistent/agent"], DEFAULT_TIMEOUT),
+            None,
             &RequestControl::default(),
         )
         .unwrap_err();
@@ -294,6 +440,7 @@ mod tests {
         // The shell's child `sleep` must die too (it is in the same group).
         let e = run(
             &spec(&["sh", "-c", "sleep 30 & wait"], DEFAULT_TIMEOUT),
+            None,
             &ctl,
         )
         .unwrap_err();
@@ -302,10 +449,97 @@ mod tests {
         assert!(start.elapsed() < Duration::from_secs(10));
         let e = run(
             &spec(&["sleep", "30"], Duration::from_millis(200)),
+            None,
             &RequestControl::default(),
         )
         .unwrap_err();
         assert_eq!(e.code, ErrorCode::AgentFailed);
         assert!(e.message.contains("did not finish"));
+    }
+
+    /// Says `hello`, waits for `got hello`, then is done (or fails, if told to).
+    struct Greeter {
+        fail: bool,
+        seen: Vec<String>,
+    }
+    impl Conversation for Greeter {
+        fn open(&mut self, w: &mut dyn Write, _: &RequestControl) -> std::io::Result<()> {
+            w.write_all(b"hello\n")?;
+            w.flush()
+        }
+        fn on_line(
+            &mut self,
+            line: &str,
+            _: &mut dyn Write,
+            _: &RequestControl,
+        ) -> std::io::Result<Step> {
+            self.seen.push(line.to_string());
+            Ok(match line {
+                "got hello" if self.fail => Step::Failed("it said hello".into()),
+                "got hello" => Step::Done,
+                _ => Step::Continue,
+            })
+        }
+    }
+
+    #[test]
+    fn a_conversation_ends_when_it_is_done_and_the_agent_exits() {
+        // The agent answers, then waits for its stdin to close before it exits.
+        let agent = [
+            "sh",
+            "-c",
+            "echo starting; read a; echo \"got $a\"; cat >/dev/null",
+        ];
+        let mut g = Greeter {
+            fail: false,
+            seen: Vec::new(),
+        };
+        let start = Instant::now();
+        run(
+            &spec(&agent, DEFAULT_TIMEOUT),
+            Some(&mut g),
+            &RequestControl::default(),
+        )
+        .unwrap();
+        assert_eq!(g.seen, ["starting", "got hello"]);
+        assert!(
+            start.elapsed() < EXIT_AFTER_DONE,
+            "stdin was closed, so it exited"
+        );
+
+        let mut g = Greeter {
+            fail: true,
+            seen: Vec::new(),
+        };
+        let e = run(
+            &spec(&agent, DEFAULT_TIMEOUT),
+            Some(&mut g),
+            &RequestControl::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::AgentFailed);
+        assert!(e.message.ends_with(": it said hello"), "{}", e.message);
+
+        // An agent that exits before the conversation is done failed, whatever its status.
+        let mut g = Greeter {
+            fail: false,
+            seen: Vec::new(),
+        };
+        let e = run(
+            &spec(
+                &["sh", "-c", "echo bye; echo no such thread >&2"],
+                DEFAULT_TIMEOUT,
+            ),
+            Some(&mut g),
+            &RequestControl::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::AgentFailed);
+        assert!(
+            e.message.contains("before its work was done"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("no such thread"), "{}", e.message);
     }
 }
