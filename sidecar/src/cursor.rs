@@ -23,6 +23,25 @@ pub struct Cursor {
 }
 
 const MAX_CURSOR_LEN: usize = 1024;
+const MAX_ID_LEN: usize = 256;
+/// Message ids up to this length go into a cursor as they are (real ids are 36-character UUIDs).
+const MAX_PLAIN_ID: usize = 100;
+
+/// How a cursor names a message id: the id itself, or for an id longer than `MAX_PLAIN_ID` (a
+/// hand-made or damaged record can carry any string) `#<length>-<FNV-1a 64 hex>` of it, so every
+/// cursor the sidecar issues stays within the limits `Cursor::decode` enforces. A reader
+/// compares `cursor_id(id of the line)` with what the cursor holds.
+pub fn cursor_id(id: &str) -> std::borrow::Cow<'_, str> {
+    if id.len() <= MAX_PLAIN_ID {
+        return std::borrow::Cow::Borrowed(id);
+    }
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in id.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    std::borrow::Cow::Owned(format!("#{}-{h:016x}", id.len()))
+}
 
 impl Cursor {
     pub fn encode(&self) -> String {
@@ -44,7 +63,7 @@ impl Cursor {
             .decode(s)
             .map_err(|_| bad())?;
         let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        if c.v != 1 || c.id.len() > 256 {
+        if c.v != 1 || c.id.len() > MAX_ID_LEN {
             return Err(bad());
         }
         Ok(c)
@@ -84,5 +103,24 @@ mod tests {
                 ErrorCode::InvalidCursor
             );
         }
+    }
+
+    #[test]
+    fn long_message_ids_go_into_cursors_as_a_digest() {
+        let uuid = "59e7b833-aace-4821-88a8-f970caa6c194";
+        assert_eq!(cursor_id(uuid), uuid);
+        let long = "u".repeat(5000);
+        let d = cursor_id(&long);
+        assert!(d.starts_with("#5000-") && d.len() <= MAX_PLAIN_ID, "{d}");
+        assert_ne!(d, cursor_id(&"v".repeat(5000)));
+        let c = Cursor {
+            v: 1,
+            dev: u64::MAX,
+            ino: u64::MAX,
+            off: u64::MAX,
+            id: format!("{d}|{}:{d}", u64::MAX),
+            sub: Some(format!("agent-{}", "a".repeat(200))),
+        };
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
     }
 }

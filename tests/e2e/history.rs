@@ -434,6 +434,38 @@ fn assistant_line(sid: &str, uuid: &str, parent: &str, text: &str) -> String {
     )
 }
 
+#[test]
+fn cursors_page_through_messages_with_any_id() {
+    // A hand-made or damaged transcript can carry any string as a uuid. Every cursor the sidecar
+    // issues must decode (long ids go into it as a digest), and pages must follow both ways.
+    let home = FixtureHome::new();
+    let sid = "0c0ffee0-0000-4000-8000-00000000c0de";
+    let ids: Vec<String> = (0..7)
+        .map(|i| match i % 3 {
+            0 => format!("{i}{}", "u".repeat(300)),
+            1 => format!("0c0ffee0-0000-4000-8000-00000000000{i}"),
+            _ => format!("{i}|@{}", "é".repeat(60)),
+        })
+        .collect();
+    let mut text = String::new();
+    for (i, id) in ids.iter().enumerate() {
+        let parent = if i == 0 { "" } else { ids[i - 1].as_str() };
+        let line = if i % 2 == 0 {
+            user_line(sid, id, parent, &format!("question {i}"))
+        } else {
+            assistant_line(sid, id, parent, &format!("answer {i}"))
+        };
+        text.push_str(&line.replace("\"parentUuid\":\"\"", "\"parentUuid\":null"));
+    }
+    std::fs::write(home.claude_project().join(format!("{sid}.jsonl")), text).unwrap();
+    let mut s = Server::start(&home, WS, json!({}));
+    for limit in [1, 2, 3] {
+        let items = walk_all(&mut s, sid, limit, None);
+        let got: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+        assert_eq!(got, ids, "limit {limit}");
+    }
+}
+
 /// Collect `sessions/appended` items of `subscription` until `last` arrives; returns the
 /// (id, arrival time) of each item.
 fn collect_until(s: &mut Server, subscription: &str, last: &str) -> Vec<(String, Instant)> {

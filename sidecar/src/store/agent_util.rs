@@ -31,7 +31,7 @@ pub fn cursor_for(meta: &std::fs::Metadata, l: &Located) -> String {
         dev: meta.dev(),
         ino: meta.ino(),
         off: l.off,
-        id: l.item.id.clone(),
+        id: crate::cursor::cursor_id(&l.item.id).into_owned(),
         sub: None,
     }
     .encode()
@@ -39,7 +39,10 @@ pub fn cursor_for(meta: &std::fs::Metadata, l: &Located) -> String {
 
 fn position(items: &[Located], c: &Cursor, meta: &std::fs::Metadata) -> Result<usize> {
     c.check_file(meta)?;
-    items.iter().position(|l| l.item.id == c.id).ok_or_else(|| {
+    items
+        .iter()
+        .position(|l| crate::cursor::cursor_id(&l.item.id) == c.id)
+        .ok_or_else(|| {
         SidecarError::new(
             ErrorCode::StaleCursor,
             "history cursor is stale: its message is no longer in the session's history (rewound or rewritten); fetch the latest page again",

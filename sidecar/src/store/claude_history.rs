@@ -51,7 +51,7 @@
 
 use super::claude::ClaudeStore;
 use super::{Appended, HistoryRequest, SessionFile};
-use crate::cursor::Cursor;
+use crate::cursor::{cursor_id, Cursor};
 use crate::error::{Result, SidecarError};
 use crate::protocol::{
     ContentBlock, ErrorCode, HistoryItem, HistoryPage, Role, SubagentSummary, Usage,
@@ -1086,12 +1086,14 @@ struct Pos {
 }
 
 impl Pos {
+    /// The cursor's `id`: the uuids as `cursor_id` names them (`check_cursor` restores them).
     fn encode_id(&self) -> String {
+        let uuid = cursor_id(&self.uuid);
         match &self.origin {
-            Origin::Itself => self.uuid.clone(),
-            Origin::Entry { off, uuid } => format!("{}|{off}:{uuid}", self.uuid),
-            Origin::Tail(s) => format!("{}|@{s}", self.uuid),
-            Origin::Top(s) => format!("{}|^{s}", self.uuid),
+            Origin::Itself => uuid.into_owned(),
+            Origin::Entry { off, uuid: e } => format!("{uuid}|{off}:{}", cursor_id(e)),
+            Origin::Tail(s) => format!("{uuid}|@{s}"),
+            Origin::Top(s) => format!("{uuid}|^{s}"),
         }
     }
 
@@ -1183,22 +1185,24 @@ fn check_cursor(f: &mut File, t: &Target, end: u64, c: &Cursor) -> Result<(Pos, 
         .metadata()
         .map_err(|e| SidecarError::unreadable(&t.path, &e))?;
     c.check_file(&meta)?;
-    let pos = Pos::parse(c.off, &c.id);
+    let mut pos = Pos::parse(c.off, &c.id);
     let unreadable = |e: io::Error| SidecarError::unreadable(&t.path, &e);
-    let (line, line_end) = line_at(f, pos.off)
-        .map_err(unreadable)?
-        .ok_or_else(|| stale(STALE_REWRITTEN))?;
-    if line_end > end || uuid_of(&line).as_deref() != Some(pos.uuid.as_str()) {
-        return Err(stale(STALE_REWRITTEN));
-    }
-    match &pos.origin {
+    // The uuid of the line at `off` if the cursor names it (then the real uuid, not its
+    // `cursor_id`, goes on).
+    let mut named = |off: u64, name: &str| -> Result<(String, u64)> {
+        let (line, line_end) = line_at(f, off)
+            .map_err(unreadable)?
+            .ok_or_else(|| stale(STALE_REWRITTEN))?;
+        match uuid_of(&line) {
+            Some(u) if line_end <= end && cursor_id(&u) == name => Ok((u, line_end)),
+            _ => Err(stale(STALE_REWRITTEN)),
+        }
+    };
+    let (uuid, line_end) = named(pos.off, &pos.uuid)?;
+    pos.uuid = uuid;
+    match &mut pos.origin {
         Origin::Entry { off, uuid } => {
-            let (l, le) = line_at(f, *off)
-                .map_err(unreadable)?
-                .ok_or_else(|| stale(STALE_REWRITTEN))?;
-            if le > end || uuid_of(&l).as_deref() != Some(uuid.as_str()) {
-                return Err(stale(STALE_REWRITTEN));
-            }
+            *uuid = named(*off, uuid)?.0;
         }
         Origin::Tail(s) | Origin::Top(s) => {
             if *s > end || *s < line_end {
