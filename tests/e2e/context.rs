@@ -666,6 +666,15 @@ fn fake_agent(dir: &Path, body: &str) -> PathBuf {
     p
 }
 
+/// The stand-in agent in `bin` recorded that it ran in `cwd`.
+fn assert_ran_in(bin: &Path, cwd: &Path) {
+    let ran_in = std::fs::read_to_string(bin.join("cwd")).unwrap();
+    assert_eq!(
+        Path::new(ran_in.trim()).canonicalize().unwrap(),
+        cwd.canonicalize().unwrap()
+    );
+}
+
 /// Point the session's recorded cwd at a directory of the test (the agent runs there).
 fn move_cwd(home: &FixtureHome, id: &str, to: &Path) {
     let f = home.claude_project().join(format!("{id}.jsonl"));
@@ -715,16 +724,7 @@ echo '{"result":"","local_command":"compact"}'"#,
             .trim(),
         format!("--resume {id} -p /compact")
     );
-    assert_eq!(
-        Path::new(
-            std::fs::read_to_string(bin.path().join("cwd"))
-                .unwrap()
-                .trim()
-        )
-        .canonicalize()
-        .unwrap(),
-        cwd.path().canonicalize().unwrap()
-    );
+    assert_ran_in(bin.path(), cwd.path());
     let after = s.call("sessions/context", json!({"session": id}));
     assert_eq!(after["usedTokens"], 1_234);
     s.wait_notification("$/progress", Duration::from_secs(5), |p| {
@@ -973,16 +973,7 @@ fn codex_compaction_speaks_the_app_server_protocol() {
     assert_eq!(sent[0]["params"]["clientInfo"]["name"], "session_sidecar");
     assert_eq!(sent[2]["params"]["threadId"], id);
     assert_eq!(sent[3]["params"]["threadId"], id);
-    assert_eq!(
-        Path::new(
-            std::fs::read_to_string(bin.path().join("cwd"))
-                .unwrap()
-                .trim()
-        )
-        .canonicalize()
-        .unwrap(),
-        cwd.path().canonicalize().unwrap()
-    );
+    assert_ran_in(bin.path(), cwd.path());
     let after = s.call(
         "sessions/context",
         json!({"session": format!("codex:{id}")}),

@@ -62,14 +62,19 @@ H.test(':SessionRename without a title asks with vim.ui.input (current title as 
   H.eq('Renamed in nvim', info.customTitle, 'the sidecar reads the new title back')
 end)
 
-H.test(':SessionCompress asks the strategy; trim writes a smaller fork', function()
-  local calls = H.stub_select(function(items, opts)
+--- Answers the strategy question with "trim"; returns the recorded vim.ui.select calls.
+local function choose_trim()
+  return H.stub_select(function(items, opts)
     if opts.kind == 'session_sidecar.compress' then
       return vim.iter(items):find(function(i)
         return i.id == 'trim'
       end)
     end
   end)
+end
+
+H.test(':SessionCompress asks the strategy; trim writes a smaller fork', function()
+  local calls = choose_trim()
   local res = run('SessionCompress ' .. SID, 'compress')
   H.eq(1, #calls, 'asked for the strategy')
   H.eq({ 'trim', 'agent' }, vim.tbl_map(function(i)
@@ -94,13 +99,7 @@ end)
 
 H.test(':SessionCompress on a Codex session asks (Codex compacts through its app-server)', function()
   local codex = 'codex:01a1fcc8-d54e-7ed0-a7e2-b111c75d7f37'
-  local calls = H.stub_select(function(items, opts)
-    if opts.kind == 'session_sidecar.compress' then
-      return vim.iter(items):find(function(i)
-        return i.id == 'trim'
-      end)
-    end
-  end)
+  local calls = choose_trim()
   local res = run('SessionCompress ' .. codex, 'compress')
   H.eq(1, #calls, 'asked for the strategy')
   H.eq('codex', res.session.agent, 'a Codex fork')

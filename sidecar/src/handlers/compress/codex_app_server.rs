@@ -24,6 +24,18 @@ enum Waiting {
     TurnCompleted,
 }
 
+impl Waiting {
+    /// The request whose answer this state waits for: its id and method.
+    fn request(self) -> Option<(u64, &'static str)> {
+        match self {
+            Waiting::Initialize => Some((INITIALIZE, "initialize")),
+            Waiting::Resume => Some((RESUME, "thread/resume")),
+            Waiting::Compact => Some((COMPACT, "thread/compact/start")),
+            Waiting::TurnCompleted => None,
+        }
+    }
+}
+
 pub struct Compaction {
     thread_id: String,
     waiting: Waiting,
@@ -91,39 +103,39 @@ impl Conversation for Compaction {
             return Ok(Step::Continue);
         }
         let thread = self.thread_id.as_str();
-        match (self.waiting, id, method) {
-            (Waiting::Initialize, Some(INITIALIZE), None) => {
+        // The answer to the request in flight: on to the next one.
+        if let (Some((rid, name)), Some(id), None) = (self.waiting.request(), id, method) {
+            if id == rid {
                 if let Some(e) = error_text(&msg) {
-                    return Ok(Step::Failed(format!("initialize: {e}")));
+                    return Ok(Step::Failed(format!("{name}: {e}")));
                 }
-                send(w, json!({"method": "initialized"}))?;
-                send(
-                    w,
-                    json!({"id": RESUME, "method": "thread/resume", "params": {"threadId": thread}}),
-                )?;
-                ctl.report("Resuming the thread", Some(15));
-                self.waiting = Waiting::Resume;
+                self.waiting = match self.waiting {
+                    Waiting::Initialize => {
+                        send(w, json!({"method": "initialized"}))?;
+                        send(
+                            w,
+                            json!({"id": RESUME, "method": "thread/resume", "params": {"threadId": thread}}),
+                        )?;
+                        ctl.report("Resuming the thread", Some(15));
+                        Waiting::Resume
+                    }
+                    Waiting::Resume => {
+                        send(
+                            w,
+                            json!({"id": COMPACT, "method": "thread/compact/start", "params": {"threadId": thread}}),
+                        )?;
+                        ctl.report("Compacting", Some(30));
+                        Waiting::Compact
+                    }
+                    Waiting::Compact | Waiting::TurnCompleted => Waiting::TurnCompleted,
+                };
+                return Ok(Step::Continue);
             }
-            (Waiting::Resume, Some(RESUME), None) => {
-                if let Some(e) = error_text(&msg) {
-                    return Ok(Step::Failed(format!("thread/resume: {e}")));
-                }
-                send(
-                    w,
-                    json!({"id": COMPACT, "method": "thread/compact/start", "params": {"threadId": thread}}),
-                )?;
-                ctl.report("Compacting", Some(30));
-                self.waiting = Waiting::Compact;
-            }
-            (Waiting::Compact, Some(COMPACT), None) => {
-                if let Some(e) = error_text(&msg) {
-                    return Ok(Step::Failed(format!("thread/compact/start: {e}")));
-                }
-                self.waiting = Waiting::TurnCompleted;
-            }
+        }
+        match (self.waiting, method) {
             // The turn may finish before the answer to thread/compact/start is read.
-            (Waiting::Compact | Waiting::TurnCompleted, None, Some("turn/completed"))
-                if msg["params"]["threadId"] == thread =>
+            (Waiting::Compact | Waiting::TurnCompleted, Some("turn/completed"))
+                if id.is_none() && msg["params"]["threadId"] == thread =>
             {
                 let turn = &msg["params"]["turn"];
                 return Ok(match turn["status"].as_str() {
@@ -137,7 +149,7 @@ impl Conversation for Compaction {
                     }
                 });
             }
-            (_, None, Some("error")) if msg["params"]["threadId"] == thread => {
+            (_, Some("error")) if id.is_none() && msg["params"]["threadId"] == thread => {
                 let why = msg["params"]["error"]["message"]
                     .as_str()
                     .unwrap_or("error")
