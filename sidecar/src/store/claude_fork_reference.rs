@@ -97,49 +97,19 @@ struct Head<'a> {
 }
 
 fn raw_string(r: Option<&RawValue>) -> Option<String> {
-    r.and_then(|r| serde_json::from_str::<String>(r.get()).ok())
+    super::raw_string(r.map(RawValue::get))
 }
 
-/// Python truthiness of a JSON value.
-fn truthy(r: Option<&RawValue>) -> bool {
-    let Some(r) = r else { return false };
-    match serde_json::from_str::<serde_json::Value>(r.get()) {
-        Ok(serde_json::Value::Null) | Err(_) => false,
-        Ok(serde_json::Value::Bool(b)) => b,
-        Ok(serde_json::Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
-        Ok(serde_json::Value::String(s)) => !s.is_empty(),
-        Ok(serde_json::Value::Array(a)) => !a.is_empty(),
-        Ok(serde_json::Value::Object(o)) => !o.is_empty(),
-    }
-}
-
-const TRANSCRIPT_TYPES: [&str; 5] = ["user", "assistant", "attachment", "system", "progress"];
-
-/// How a line takes part in a fork.
-enum Kind {
-    /// A main-chain transcript entry (uuid, parentUuid, is progress).
-    Transcript {
-        uuid: String,
-        parent: Option<String>,
-        progress: bool,
-    },
-    /// Any other line (sidechain entries included).
-    Other,
-}
-
+/// The line's kind by the writer's own rule (this file keeps only the full-parse reading and
+/// rewriting of lines, the part the fast path replaced).
 fn classify(h: &Head) -> Kind {
-    let ty = raw_string(h.ty);
-    let uuid = raw_string(h.uuid);
-    match (ty.as_deref(), uuid) {
-        (Some(t), Some(uuid)) if TRANSCRIPT_TYPES.contains(&t) && !truthy(h.is_sidechain) => {
-            Kind::Transcript {
-                uuid,
-                parent: raw_string(h.parent_uuid).filter(|p| !p.is_empty()),
-                progress: t == "progress",
-            }
-        }
-        _ => Kind::Other,
-    }
+    super::classify(&super::Head {
+        ty: h.ty.map(RawValue::get),
+        uuid: h.uuid.map(RawValue::get),
+        parent_uuid: h.parent_uuid.map(RawValue::get),
+        is_sidechain: h.is_sidechain.map(RawValue::get),
+        ..Default::default()
+    })
 }
 
 /// First pass: what the fork needs to know about the source.
@@ -254,7 +224,7 @@ pub(super) fn write_fork(
     ids: &ForkIds,
     out: &mut impl Write,
 ) -> Result<()> {
-    let (source_id, new_id, title, branch) = (ids.source_id, ids.new_id, ids.title, ids.branch);
+    let (source_id, new_id, branch) = (ids.source_id, ids.new_id, ids.branch);
     let now = ids.now.to_string();
     let mut idx = 0usize; // transcript entries seen
     let mut written = 0usize; // non-progress entries written
@@ -299,7 +269,7 @@ pub(super) fn write_fork(
         o.set("uuid", new_uuid);
         o.set("parentUuid", &new_parent);
         match logical {
-            Some(l) if truthy(Some(&l)) => {
+            Some(l) if super::truthy(Some(l.get())) => {
                 let mapped = raw_string(Some(&l)).and_then(|s| plan.mapping.get(&s).cloned());
                 o.set("logicalParentUuid", &mapped);
             }
@@ -353,38 +323,11 @@ pub(super) fn write_fork(
     if written == 0 {
         return Err(no_messages(source_id));
     }
-    let mut tail = String::new();
-    if let Some((leaf, text)) = &plan.last_prompt {
-        tail.push_str(&to_line(&LastPromptRow {
-            ty: "last-prompt",
-            last_prompt: text,
-            leaf_uuid: leaf,
-            session_id: new_id,
-        }));
-        tail.push('\n');
-    }
-    if !survey.content_replacements.is_empty() {
-        tail.push_str(&to_line(&ContentReplacementRow {
-            ty: "content-replacement",
-            session_id: new_id,
-            replacements: &survey.content_replacements,
-            uuid: (ids.fresh_id)(),
-            timestamp: &now,
-        }));
-        tail.push('\n');
-    }
-    tail.push_str(&to_line(&ForkTitleRow {
-        ty: "custom-title",
-        session_id: new_id,
-        custom_title: title,
-        uuid: (ids.fresh_id)(),
-        timestamp: &now,
-    }));
-    tail.push('\n');
-    out.write_all(tail.as_bytes()).map_err(|e| {
-        SidecarError::new(
-            ErrorCode::WriteFailed,
-            format!("cannot write the fork: {e}"),
-        )
-    })
+    out.write_all(super::fork_tail(plan, survey, ids).as_bytes())
+        .map_err(|e| {
+            SidecarError::new(
+                ErrorCode::WriteFailed,
+                format!("cannot write the fork: {e}"),
+            )
+        })
 }

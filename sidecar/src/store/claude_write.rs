@@ -907,6 +907,12 @@ fn write_fork(
     if written == 0 {
         return Err(no_messages(ids.source_id));
     }
+    out.write_all(fork_tail(plan, survey, ids).as_bytes())
+        .map_err(write_error)
+}
+
+/// The rows a fork ends with: the source's last prompt, its content replacements, the title.
+fn fork_tail(plan: &Plan, survey: &Survey, ids: &ForkIds) -> String {
     let mut tail = String::new();
     if let Some((leaf, text)) = &plan.last_prompt {
         tail.push_str(&to_line(&LastPromptRow {
@@ -935,7 +941,7 @@ fn write_fork(
         timestamp: ids.now,
     }));
     tail.push('\n');
-    out.write_all(tail.as_bytes()).map_err(write_error)
+    tail
 }
 
 /// Fork `file` into a new `<uuid>.jsonl` next to it.
