@@ -14,9 +14,9 @@ Everything else (ordinals, timestamps, ids, other records, line order) is kept b
 the file still resumes. Prints how many outputs it padded (a number, as tests/compress_check.sh
 expects). Stdlib only; deterministic.
 """
-import json
-import os
 import sys
+
+from jsonl_rewrite import rewrite
 
 
 def filler(call_id, need):
@@ -67,16 +67,9 @@ def main():
         sys.exit("usage: bulky_codex.py ROLLOUT.jsonl KB")
     path, kb = sys.argv[1], int(sys.argv[2])
     min_bytes = kb * 1024
-    with open(path, "rb") as f:
-        raw_lines = f.read().split(b"\n")
     padded_ids = set()
-    out_lines = []
-    for raw in raw_lines:
-        try:
-            rec = json.loads(raw)
-        except ValueError:
-            out_lines.append(raw)  # garbage / the empty tail after the last newline: as is
-            continue
+
+    def pad_record(rec):
         changed = False
         p = rec.get("payload") if isinstance(rec, dict) else None
         if isinstance(p, dict):
@@ -111,16 +104,9 @@ def main():
                 if new != item["aggregated_output"]:
                     item["aggregated_output"] = new
                     changed = True
-        if changed:
-            raw = json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode()
-        out_lines.append(raw)
-    tmp = path + ".bulky-tmp"
-    with open(tmp, "wb") as f:
-        f.write(b"\n".join(out_lines))
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, os.stat(path).st_mode & 0o777)
-    os.replace(tmp, path)
+        return changed
+
+    rewrite(path, pad_record)
     print(len(padded_ids))
 
 

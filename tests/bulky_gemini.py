@@ -13,9 +13,9 @@ numbered source lines. Lines without a tool result are kept byte for byte. Print
 tool outputs (distinct call ids) were padded.
 """
 
-import json
-import os
 import sys
+
+from jsonl_rewrite import rewrite
 
 
 def filler(call_id, start_len, target):
@@ -59,31 +59,7 @@ def main():
     path, kb = sys.argv[1], int(sys.argv[2])
     target = kb * 1024
     padded = set()
-    out = []
-    with open(path, "rb") as f:
-        data = f.read()
-    for raw in data.split(b"\n"):
-        if b"functionResponse" not in raw:
-            out.append(raw)
-            continue
-        try:
-            v = json.loads(raw)
-        except ValueError:
-            out.append(raw)
-            continue
-        if pad_value(v, target, padded):
-            out.append(json.dumps(v, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-        else:
-            out.append(raw)
-    tmp = path + ".bulky-tmp"
-    with open(tmp, "wb") as f:
-        f.write(b"\n".join(out))
-        f.flush()
-        os.fsync(f.fileno())
-    st = os.stat(path)
-    os.chmod(tmp, st.st_mode & 0o777)
-    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-    os.replace(tmp, path)
+    rewrite(path, lambda rec: pad_value(rec, target, padded), keep_times=True)
     print(len(padded))
 
 

@@ -7,8 +7,9 @@ output the CLI sends on resume (`functionResponse.response.output` in record mes
 deterministic numbered source lines, as a big file read would be. Every other byte of each record
 is kept; lines that are not JSON are kept as they are. Prints how many outputs it padded.
 """
-import json
 import sys
+
+from jsonl_rewrite import rewrite
 
 
 def filler(n):
@@ -38,22 +39,19 @@ def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     path, want = sys.argv[1], int(sys.argv[2]) * 1024
-    out, padded = [], 0
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            raw = line.rstrip("\n")
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                out.append(raw)
-                continue
-            n = pad_parts((rec.get("message") or {}).get("parts"), want)
-            for c in ((rec.get("systemPayload") or {}).get("compressedHistory") or []):
-                n += pad_parts(c.get("parts"), want)
-            padded += n
-            out.append(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) if n else raw)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(out) + "\n")
+    padded = 0
+
+    def pad_record(rec):
+        nonlocal padded
+        if not isinstance(rec, dict):
+            return False
+        n = pad_parts((rec.get("message") or {}).get("parts"), want)
+        for c in ((rec.get("systemPayload") or {}).get("compressedHistory") or []):
+            n += pad_parts(c.get("parts"), want)
+        padded += n
+        return n > 0
+
+    rewrite(path, pad_record)
     print(padded)
 
 
