@@ -87,14 +87,19 @@ fn drain_tail<R: Read + Send + 'static>(mut r: R) -> Arc<Mutex<VecDeque<u8>>> {
             if n == 0 {
                 break;
             }
-            let mut g = t.lock().unwrap();
-            g.extend(&buf[..n]);
-            while g.len() > TAIL_BYTES {
-                g.pop_front();
-            }
+            keep_tail(&t, &buf[..n]);
         }
     });
     tail
+}
+
+/// Adds `bytes` to a tail that keeps the last `TAIL_BYTES`.
+fn keep_tail(t: &Mutex<VecDeque<u8>>, bytes: &[u8]) {
+    let mut g = t.lock().unwrap();
+    g.extend(bytes);
+    while g.len() > TAIL_BYTES {
+        g.pop_front();
+    }
 }
 
 /// Like `drain_tail`, and each line also goes to the returned channel.
@@ -111,13 +116,7 @@ fn read_lines<R: Read + Send + 'static>(
             if n == 0 {
                 break;
             }
-            {
-                let mut g = t.lock().unwrap();
-                g.extend(&line);
-                while g.len() > TAIL_BYTES {
-                    g.pop_front();
-                }
-            }
+            keep_tail(&t, &line);
             let text = String::from_utf8_lossy(&line).trim_end().to_string();
             line.clear();
             if tx.send(text).is_err() {
@@ -179,7 +178,7 @@ pub trait Conversation: Send {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
     Continue,
-    /// The work is done: the agent's stdin is closed and it gets `KILL_GRACE` to exit.
+    /// The work is done: the agent's stdin is closed and it gets `EXIT_AFTER_DONE` to exit.
     Done,
     /// The agent refused or failed; the message says how.
     Failed(String),
@@ -249,47 +248,38 @@ pub fn run(
         kill_group(pid, libc::SIGKILL);
         let _ = child.wait();
     };
-    if let (Some(c), Some(w)) = (conversation.as_deref_mut(), stdin.as_mut()) {
-        if let Err(e) = c.open(w, ctl) {
-            stop(&mut child);
-            return Err(SidecarError::new(
-                ErrorCode::AgentFailed,
-                format!("{}: cannot write to it: {e}", spec.label),
-            ));
-        }
-    }
+    let cannot_write = |e: std::io::Error| Step::Failed(format!("cannot write to it: {e}"));
+    let mut step = match (conversation.as_deref_mut(), stdin.as_mut()) {
+        (Some(c), Some(w)) => c
+            .open(w, ctl)
+            .map_or_else(cannot_write, |()| Step::Continue),
+        _ => Step::Continue,
+    };
     let mut done_at: Option<Instant> = None;
     loop {
         // The conversation: every line the agent wrote since the last round.
-        if let (Some(c), Some(rx)) = (conversation.as_deref_mut(), lines.as_ref()) {
-            while done_at.is_none() {
+        if let (Some(c), Some(rx), Some(w)) =
+            (conversation.as_deref_mut(), lines.as_ref(), stdin.as_mut())
+        {
+            while step == Step::Continue {
                 let Ok(line) = rx.try_recv() else { break };
-                let step = match stdin.as_mut() {
-                    Some(w) => c.on_line(&line, w, ctl),
-                    None => Ok(Step::Continue),
-                };
-                match step {
-                    Ok(Step::Continue) => {}
-                    Ok(Step::Done) => {
-                        // Closing stdin asks the agent to exit.
-                        stdin = None;
-                        done_at = Some(Instant::now());
-                    }
-                    Ok(Step::Failed(why)) => {
-                        stop(&mut child);
-                        return Err(SidecarError::new(
-                            ErrorCode::AgentFailed,
-                            format!("{}: {why}", spec.label),
-                        ));
-                    }
-                    Err(e) => {
-                        stop(&mut child);
-                        return Err(SidecarError::new(
-                            ErrorCode::AgentFailed,
-                            format!("{}: cannot write to it: {e}", spec.label),
-                        ));
-                    }
-                }
+                step = c.on_line(&line, w, ctl).unwrap_or_else(cannot_write);
+            }
+        }
+        match &step {
+            Step::Continue => {}
+            Step::Done if done_at.is_none() => {
+                // Closing stdin asks the agent to exit.
+                stdin = None;
+                done_at = Some(Instant::now());
+            }
+            Step::Done => {}
+            Step::Failed(why) => {
+                stop(&mut child);
+                return Err(SidecarError::new(
+                    ErrorCode::AgentFailed,
+                    format!("{}: {why}", spec.label),
+                ));
             }
         }
         if done_at.is_some_and(|t| t.elapsed() > EXIT_AFTER_DONE) {
