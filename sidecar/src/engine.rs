@@ -8,7 +8,7 @@ use crate::ids::{parse_ref, SessionQuery};
 use crate::index::{Change, Index, IndexEntry, ReadMode};
 use crate::protocol::{
     AppendedParams, BranchChangedParams, ChangedParams, ContextUsageParams, ErrorCode,
-    ForkOnCheckout, Scope, SessionRef,
+    ForkOnCheckout, Scope, SessionKey, SessionRef,
 };
 use crate::store::{build_stores, SessionFile, SessionStore};
 use crate::workspace::Workspace;
@@ -57,6 +57,9 @@ pub struct Sidecar {
     pub subscriptions: DashMap<String, Subscription>,
     /// Serialises subscription pushes so appended items keep their order.
     pub push_lock: Mutex<()>,
+    /// Held while a `sessions/changed` is built from the index and queued, so the last one sent
+    /// for a session carries its latest indexed state (see `publish`).
+    publish_lock: Mutex<()>,
     cache_dirty: AtomicBool,
     /// Wakes the background worker that reads whole the files a cold list read head-and-tail.
     completion: Mutex<Option<std::sync::mpsc::Sender<()>>>,
@@ -88,6 +91,7 @@ impl Sidecar {
             outbound: Mutex::new(None),
             subscriptions: DashMap::new(),
             push_lock: Mutex::new(()),
+            publish_lock: Mutex::new(()),
             cache_dirty: AtomicBool::new(false),
             completion: Mutex::new(None),
             fork_on_checkout,
@@ -108,19 +112,7 @@ impl Sidecar {
                     while rx.try_recv().is_ok() {}
                     let Some(sc) = weak.upgrade() else { return };
                     let updated = sc.complete_counts();
-                    if !updated.is_empty() {
-                        let all = sc.all_loaded();
-                        let updated: Vec<_> = updated
-                            .into_iter()
-                            .filter(|s| all || sc.summary_in_workspace(s))
-                            .collect();
-                        if !updated.is_empty() {
-                            sc.notify(Outbound::Changed(ChangedParams {
-                                updated,
-                                ..Default::default()
-                            }));
-                        }
-                    }
+                    sc.publish(updated.into_iter().map(Change::Updated).collect());
                     sc.save_cache_if_dirty();
                 }
             })
@@ -369,30 +361,53 @@ impl Sidecar {
 
     /// Turn index changes into one `sessions/changed` (workspace sessions only, unless the
     /// client listed every session).
+    ///
+    /// Each session goes out with the index's state at the time of sending, not the state its
+    /// change was read with, and sending is serialised: two threads that change one session
+    /// (the watcher and the exact-counts worker, say) cannot leave the client with the older
+    /// summary. A session no longer indexed or no longer listable goes out as removed.
     pub fn publish(&self, changes: Vec<Change>) {
+        let _order = self.publish_lock.lock().unwrap_or_else(|e| e.into_inner());
         let all = self.all_loaded();
         let mut p = ChangedParams::default();
+        let mut seen = std::collections::HashSet::new();
         for c in changes {
-            match c {
-                Change::Added(s) | Change::Updated(s) if !all && !self.summary_in_workspace(&s) => {
-                }
-                Change::Added(s) => p.added.push(s),
-                Change::Updated(s) => p.updated.push(s),
-                Change::Removed(k) => p.removed.push(k),
-                Change::Unchanged => {}
+            let (key, added) = match c {
+                Change::Added(s) => (
+                    SessionKey {
+                        agent: s.agent,
+                        id: s.id,
+                    },
+                    true,
+                ),
+                Change::Updated(s) => (
+                    SessionKey {
+                        agent: s.agent,
+                        id: s.id,
+                    },
+                    false,
+                ),
+                Change::Removed(k) => (k, false),
+                Change::Unchanged => continue,
+            };
+            if !seen.insert((key.agent, key.id.clone())) {
+                continue;
+            }
+            let now = self.index.get(key.agent, &key.id).filter(|e| {
+                self.store(e.file.agent)
+                    .is_ok_and(|store| store.is_listable(&e.state))
+            });
+            match now {
+                Some(e) if !all && !e.in_workspace => {}
+                Some(e) if added => p.added.push(e.summary()),
+                Some(e) => p.updated.push(e.summary()),
+                None => p.removed.push(key),
             }
         }
         if !(p.added.is_empty() && p.updated.is_empty() && p.removed.is_empty()) {
             self.cache_dirty.store(true, Ordering::Relaxed);
             self.notify(Outbound::Changed(p));
         }
-    }
-
-    fn summary_in_workspace(&self, s: &crate::protocol::SessionSummary) -> bool {
-        self.index
-            .get(s.agent, &s.id)
-            .map(|e| e.in_workspace)
-            .unwrap_or(false)
     }
 
     /// The watcher saw these paths change.
@@ -457,5 +472,96 @@ impl Sidecar {
         self.index
             .by_path(path)
             .and_then(|(a, id)| self.index.get(a, &id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Agent, InitializationOptions};
+    use std::io::Write;
+
+    const ID: &str = "0e2c7a52-8f0e-4b7c-9a44-5d1b0c3e9f10";
+    const WS: &str = "/home/dev/acme-webapp";
+
+    fn user_line(i: usize) -> String {
+        format!(
+            r#"{{"parentUuid":null,"type":"user","message":{{"role":"user","content":"prompt {i}"}},"uuid":"u{i}","timestamp":"2026-11-21T06:04:5{i}.086Z","sessionId":"{ID}","cwd":"{WS}"}}"#
+        ) + "\n"
+    }
+
+    fn changed(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Outbound>) -> ChangedParams {
+        match rx.try_recv() {
+            Ok(Outbound::Changed(p)) => p,
+            other => panic!("expected one sessions/changed, got {other:?}"),
+        }
+    }
+
+    /// A change read before a later write and published after it (the exact-counts worker
+    /// racing the watcher) goes out with the later state; one of a session deleted meanwhile
+    /// goes out as removed.
+    #[test]
+    fn publish_sends_the_state_indexed_when_sending() {
+        let home = tempfile::tempdir().unwrap();
+        let opts = InitializationOptions {
+            home: Some(home.path().to_string_lossy().into_owned()),
+            agents: Some(vec![Agent::Claude]),
+            ..Default::default()
+        };
+        let mut config = Config::resolve(&opts, vec![PathBuf::from(WS)]);
+        config.cache_dir = home.path().join("cache");
+        config.data_dir = home.path().join("data");
+        let dir = config
+            .store_root(Agent::Claude)
+            .join("projects/-home-dev-acme-webapp");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{ID}.jsonl"));
+        std::fs::write(&path, user_line(1)).unwrap();
+        let sc = Sidecar::new(config);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        sc.set_outbound(tx);
+        sc.ensure_loaded(Scope::Workspace).unwrap();
+        let stale = sc.index.get(Agent::Claude, ID).unwrap().summary();
+        assert_eq!(stale.message_count, 1);
+
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(user_line(2).as_bytes()).unwrap();
+        drop(f);
+        let file = SessionFile {
+            agent: Agent::Claude,
+            id: ID.into(),
+            path: path.clone(),
+        };
+        let store = sc.store(Agent::Claude).unwrap().clone();
+        let _newer = sc
+            .index
+            .refresh(store.as_ref(), &file, &sc.workspace(), ReadMode::Full)
+            .unwrap();
+        sc.publish(vec![
+            Change::Updated(stale.clone()),
+            Change::Updated(stale.clone()),
+        ]);
+        let p = changed(&mut rx);
+        assert_eq!(p.updated.len(), 1, "one entry per session");
+        assert_eq!(
+            p.updated[0].message_count, 2,
+            "the indexed state, not the stale one"
+        );
+        assert!(p.added.is_empty() && p.removed.is_empty());
+
+        std::fs::remove_file(&path).unwrap();
+        sc.index.remove_path(&path);
+        sc.publish(vec![Change::Added(stale)]);
+        let p = changed(&mut rx);
+        assert!(p.added.is_empty() && p.updated.is_empty());
+        assert_eq!(p.removed.len(), 1);
+        assert_eq!(
+            (p.removed[0].agent, p.removed[0].id.as_str()),
+            (Agent::Claude, ID)
+        );
+        assert!(rx.try_recv().is_err(), "nothing else was sent");
     }
 }

@@ -113,6 +113,39 @@ H.test('a session file that disappears leaves the sidebar (sessions/changed remo
   end, 'the session gone from the sidebar')
 end)
 
+H.test('a sessions/changed that beats the list response stays applied over the list', function()
+  local client = require('session_sidecar.client')
+  local state = sidebar.state
+  local id = 'f205d6e4-de5f-4f14-8702-317c76336a05'
+  local key = 'claude:' .. id
+  local newer = vim.deepcopy(state.sessions[key])
+  newer.messageCount = newer.messageCount + 1000
+  local done, err = false, nil
+  client.list(state, {}, function(e)
+    err, done = e, true
+  end)
+  -- The list request is out; its response cannot be read before this returns. The change
+  -- arrives first and is newer than the list's items.
+  client.handler('sessions/changed')(nil, { added = {}, updated = { newer }, removed = {} }, { client_id = state.client_id })
+  H.wait(10000, function()
+    return done
+  end, 'the list response')
+  H.eq(nil, err, 'list error')
+  H.eq(newer.messageCount, state.sessions[key].messageCount, 'the change applied over the list')
+  H.eq(nil, state.since_list, 'no change kept once the list is in')
+  -- A later list replaces it again with the sidecar's own figure.
+  local _, items = H.await(10000, function(cb)
+    client.list(state, {}, cb)
+  end, 'a second list')
+  local listed
+  for _, s in ipairs(items) do
+    if s.id == id then
+      listed = s
+    end
+  end
+  H.eq(listed.messageCount, state.sessions[key].messageCount, 'the listed figure')
+end)
+
 H.test('toggling closes and reopens the sidebar with the same buffer', function()
   local buf = sidebar.buf
   vim.cmd('SessionsToggle')

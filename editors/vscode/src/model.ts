@@ -22,6 +22,8 @@ export const AGENT_LABELS: Record<Agent, string> = {
 /** The sessions the sidecar reported, kept current by `sessions/changed`. */
 export class SessionSet {
   private readonly byKey = new Map<string, SessionSummary>();
+  /** The changes applied since `beginReplace`, replayed over the list that replaces the set. */
+  private sinceListStart: ChangedParams[] | undefined;
 
   constructor(items: SessionSummary[] = []) {
     for (const s of items) this.byKey.set(sessionKey(s), s);
@@ -31,13 +33,38 @@ export class SessionSet {
     return this.byKey.size;
   }
 
+  /**
+   * Call when a `sessions/list` that will `replaceAll` is sent. A `sessions/changed` can arrive
+   * before that list's response and describe a newer state than its items (the exact counts of a
+   * cold list, a write meanwhile); `replaceAll` applies such changes again over the list.
+   */
+  beginReplace(): void {
+    this.sinceListStart = [];
+  }
+
+  /** The list failed: stop keeping changes for it. */
+  cancelReplace(): void {
+    this.sinceListStart = undefined;
+  }
+
+  /** Replaces the set with a list's items, then re-applies the changes received meanwhile. */
   replaceAll(items: SessionSummary[]): void {
+    const since = this.sinceListStart ?? [];
+    this.sinceListStart = undefined;
     this.byKey.clear();
     for (const s of items) this.byKey.set(sessionKey(s), s);
+    for (const p of since) this.apply(p);
+  }
+
+  /** Empties the set (the sidecar stopped). */
+  clear(): void {
+    this.sinceListStart = undefined;
+    this.byKey.clear();
   }
 
   /** Applies a `sessions/changed`; returns whether anything changed. */
   apply(p: ChangedParams): boolean {
+    this.sinceListStart?.push(p);
     let changed = false;
     for (const s of [...(p.added ?? []), ...(p.updated ?? [])]) {
       this.byKey.set(sessionKey(s), s);

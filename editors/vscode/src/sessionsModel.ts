@@ -29,7 +29,7 @@ export class SessionsModel implements vscode.Disposable {
       client.onState((s) => {
         if (s === 'running') void this.reload();
         else if (s !== 'starting') {
-          this.sessions.replaceAll([]);
+          this.sessions.clear();
           this.loaded = false;
           this._onDidChange.fire();
         }
@@ -69,6 +69,7 @@ export class SessionsModel implements vscode.Disposable {
   /** Lists every workspace session (paged). */
   reload(): Promise<void> {
     const gen = ++this.generation;
+    this.sessions.beginReplace();
     this.loading = (async () => {
       try {
         const items: P.SessionSummary[] = [];
@@ -85,6 +86,7 @@ export class SessionsModel implements vscode.Disposable {
         this.loadError = undefined;
       } catch (e) {
         if (gen !== this.generation) return;
+        this.sessions.cancelReplace();
         this.loadError = errorMessage(e);
         this.client.output.error(`sessions/list: ${this.loadError}`);
       }

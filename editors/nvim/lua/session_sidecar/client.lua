@@ -206,8 +206,12 @@ local function in_workspace(state, s)
   return cwd ~= nil and (cwd == state.root or vim.startswith(cwd, state.root .. '/'))
 end
 
---- Upsert summaries into the cache; removals by SessionKey.
+--- Upsert summaries into the cache; removals by SessionKey. While a full list is in flight the
+--- change is also kept, to be applied again over that list's items (see M.list).
 local function apply_changes(state, p)
+  if state.since_list then
+    table.insert(state.since_list, p)
+  end
   for _, s in ipairs(p.added or {}) do
     if in_workspace(state, s) then
       state.sessions[M.key(s)] = s
@@ -545,11 +549,22 @@ function M.list(state, params, cb)
   if params and params.scope == 'all' then
     state.saw_all = true
   end
+  -- A list of every workspace session replaces the cache. A sessions/changed can arrive before
+  -- its response and describe a newer state than its items (the exact counts of a cold list, a
+  -- write meanwhile): those changes are applied again over the items.
+  local replaces = not params or (params.scope ~= 'all' and not params.query and not params.branch and not params.agents)
+  local since = {}
+  if replaces then
+    state.since_list = since
+  end
   local function page(cursor)
     local p = vim.tbl_extend('force', { limit = 1000 }, params or {})
     p.cursor = cursor
     M.request_state(state, protocol.methods.list, p, function(err, res)
       if err then
+        if state.since_list == since then
+          state.since_list = nil
+        end
         cb(err, nil)
         return
       end
@@ -558,10 +573,14 @@ function M.list(state, params, cb)
         page(res.nextCursor)
         return
       end
-      if not params or (params.scope ~= 'all' and not params.query and not params.branch and not params.agents) then
+      if replaces and state.since_list == since then
+        state.since_list = nil
         state.sessions = {}
         for _, s in ipairs(items) do
           state.sessions[M.key(s)] = s
+        end
+        for _, p in ipairs(since) do
+          apply_changes(state, p)
         end
       end
       cb(nil, items)

@@ -176,6 +176,31 @@ describe('live updates', () => {
     assert.equal(set.get('qwen', CLAUDE_MAIN), undefined);
   });
 
+  test('a sessions/changed that beats the list response is applied over the list', () => {
+    const set = new SessionSet();
+    const partial = { ...byId(CLAUDE_LOGIN_COMPACT), messageCount: 3, countsExact: false };
+    const exact = byId(CLAUDE_LOGIN_COMPACT);
+    const gone = byId(CLAUDE_RENAMED);
+    set.beginReplace();
+    // While the list is in flight: the exact counts arrive, and a session is deleted.
+    set.apply({ added: [], updated: [exact], removed: [] });
+    set.apply({ added: [], updated: [], removed: [{ agent: 'claude', id: CLAUDE_RENAMED }] });
+    // The list was read before both.
+    set.replaceAll([partial, gone, byId(CLAUDE_MAIN)]);
+    assert.deepEqual(set.get('claude', CLAUDE_LOGIN_COMPACT), exact);
+    assert.equal(set.get('claude', CLAUDE_RENAMED), undefined);
+    assert.equal(set.size, 2);
+    // Once replaced, later lists start afresh: nothing is replayed twice.
+    set.replaceAll([partial]);
+    assert.equal(set.get('claude', CLAUDE_LOGIN_COMPACT)!.countsExact, false);
+    // A failed list keeps nothing for the next one.
+    set.beginReplace();
+    set.apply({ added: [], updated: [exact], removed: [] });
+    set.cancelReplace();
+    set.replaceAll([partial]);
+    assert.equal(set.get('claude', CLAUDE_LOGIN_COMPACT)!.countsExact, false);
+  });
+
   test('a session appended to on disk arrives as sessions/changed and updates the tree', async () => {
     const fs = await import('node:fs');
     const s = byId(CLAUDE_LOGIN);
