@@ -13,15 +13,18 @@ import { Feature, probe } from './probe';
 const RENAMED = { id: 'a0a51dc5-d7b2-43b0-80f6-e51fa390a987', title: 'Corpus title 4' };
 
 async function runCommand(page: Page, title: string, rowText: string | RegExp = title): Promise<void> {
-  // The first attempt can beat the extension's command registration: retry.
+  // The first attempt can beat the extension's command registration, and F1 pressed while a
+  // webview has focus is forwarded to the workbench, which a loaded machine can lose: retry,
+  // every other time by clicking the command center (typing `>` there lists commands too).
   for (let attempt = 1; ; attempt++) {
-    if (await page.locator('.quick-input-widget:visible').count()) await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 10000 });
-    await input.fill(`>${title}`);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: rowText }).first();
     try {
+      if (await page.locator('.quick-input-widget:visible').count()) await page.keyboard.press('Escape');
+      if (attempt % 2 === 1) await page.keyboard.press('F1');
+      else await page.locator('.command-center-center').first().click({ timeout: 2000 });
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+      await input.fill(`>${title}`);
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: rowText }).first();
       await row.waitFor({ state: 'visible', timeout: 3000 });
       await row.click();
       return;
@@ -32,10 +35,24 @@ async function runCommand(page: Page, title: string, rowText: string | RegExp = 
   }
 }
 
-/** Picks a session in our QuickPick by typing part of its title. */
-async function pickSession(page: Page, typed: string, rowText: string | RegExp): Promise<void> {
+/**
+ * Runs `command` and picks a session in its QuickPick by typing part of its title. A QuickPick
+ * closes when focus leaves it; on a loaded machine focus can still be settling from the step
+ * before (a panel hidden, a terminal or webview opened) when it appears. If it closed before it
+ * could be used, the command runs again.
+ */
+async function pickSession(page: Page, command: string, typed: string, rowText: string | RegExp): Promise<void> {
+  const title = page.locator('.quick-input-widget .quick-input-title', { hasText: /session\?/i });
+  for (let attempt = 1; ; attempt++) {
+    await runCommand(page, command);
+    try {
+      await title.waitFor({ state: 'visible', timeout: 10000 });
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+    }
+  }
   const input = page.locator('.quick-input-widget input');
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: /session\?/i }).waitFor({ state: 'visible', timeout: 20000 });
   await input.fill(typed);
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: rowText }).first();
   await row.waitFor({ state: 'visible', timeout: 20000 });
@@ -141,8 +158,7 @@ async function main(): Promise<number> {
       'palette: Resume Session… → pick a fixture session → the terminal runs the agent with --resume <id>',
       async () => {
         fs.rmSync(e.argvFile, { force: true });
-        await runCommand(page, 'Session Sidecar: Resume Session…');
-        await pickSession(page, 'corpus title', RENAMED.title);
+        await pickSession(page, 'Session Sidecar: Resume Session…', 'corpus title', RENAMED.title);
         const got = await waitForFile(e.argvFile, (s) => s.includes('\ncwd='), 30000);
         const args = got.split('\n').filter((l) => l.startsWith('arg=')).map((l) => l.slice(4));
         const i = args.indexOf('--resume');
@@ -203,8 +219,7 @@ async function main(): Promise<number> {
         await page.mouse.move(640, 300);
         if (!has.has('history')) return;
         // Following a session past its auto-compact point (Qwen, 40k window): error colour.
-        await runCommand(page, 'Session Sidecar: Open Session History');
-        await pickSession(page, 'small context window', 'small context window');
+        await pickSession(page, 'Session Sidecar: Open Session History', 'small context window', 'small context window');
         const hot = page.locator('.part.statusbar .statusbar-item', { hasText: /\d+% · [\d.]+k\/40k/ }).first();
         await hot.waitFor({ state: 'visible', timeout: 20000 });
         const bg = await hot.evaluate((el) => getComputedStyle(el).backgroundColor);
@@ -219,8 +234,7 @@ async function main(): Promise<number> {
       'Open Session History renders the transcript (screenshot)',
       async () => {
         if (await page.locator('.part.panel:visible').count()) await runCommand(page, 'View: Hide Panel', /View: (Hide|Close) Panel/);
-        await runCommand(page, 'Session Sidecar: Open Session History');
-        await pickSession(page, 'THINK then answer', /THINK then answer[\s\S]*· main ·/);
+        await pickSession(page, 'Session Sidecar: Open Session History', 'THINK then answer', /THINK then answer[\s\S]*· main ·/);
         const f = await historyFrame(page, 'corpus 1 turn 4 THINK then answer');
         await f.waitForSelector('article.item, .status:not([hidden])', { timeout: 20000 });
         const err = await f.$('.status.error:not([hidden])');
@@ -246,8 +260,7 @@ async function main(): Promise<number> {
         if (!atEnd) throw new Error('not scrolled to the latest message');
         await shot('history.png');
         // A session with a /compact: the compaction marker between the turns.
-        await runCommand(page, 'Session Sidecar: Open Session History');
-        await pickSession(page, 'after compaction', /after compaction[\s\S]*· main ·/);
+        await pickSession(page, 'Session Sidecar: Open Session History', 'after compaction', /after compaction[\s\S]*· main ·/);
         const c = await historyFrame(page, 'corpus 2 turn 3 after compaction');
         await c.waitForSelector('article.item', { timeout: 20000 });
         const marker = c.locator('.compaction').first();
