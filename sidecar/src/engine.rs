@@ -177,8 +177,7 @@ impl Sidecar {
             match files {
                 Ok(files) => {
                     for f in files {
-                        if let Err(e) = self.index.refresh(store.as_ref(), &f, &ws, ReadMode::Lite)
-                        {
+                        if let Err(e) = self.index.load(store.as_ref(), &f, &ws, ReadMode::Lite) {
                             tracing::warn!(
                                 "skipping unreadable session file {}: {e}",
                                 f.path.display()
@@ -464,6 +463,33 @@ impl Sidecar {
     }
 
     /// Every path the watcher should cover.
+    /// The watcher has its watches in place. A write made between the sidecar reading a file
+    /// (the index load, the history page a subscription starts after) and that moment produced
+    /// no event: look once at every subscribed file and every indexed file whose key changed.
+    pub fn catch_up_after_watch(&self) {
+        let mut paths: Vec<PathBuf> = self
+            .subscriptions
+            .iter()
+            .map(|s| s.file.path.clone())
+            .collect();
+        for e in self.index.entries.iter() {
+            let same = std::fs::metadata(&e.file.path)
+                .is_ok_and(|m| crate::transcript::FileKey::of(&m) == e.key);
+            if !same {
+                paths.push(e.file.path.clone());
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        if !paths.is_empty() {
+            tracing::debug!(
+                "{} file(s) changed before the watches were in place",
+                paths.len()
+            );
+            self.on_paths_changed(&paths);
+        }
+    }
+
     pub fn watch_roots(&self) -> Vec<PathBuf> {
         self.stores.iter().flat_map(|s| s.watch_roots()).collect()
     }

@@ -204,6 +204,13 @@ impl Index {
             .map(|e| e.clone())
     }
 
+    /// The summary of an indexed session (without cloning its entry).
+    pub fn get_summary(&self, agent: Agent, id: &str) -> Option<SessionSummary> {
+        self.entries
+            .get(&(agent, id.to_string()))
+            .map(|e| e.summary())
+    }
+
     pub fn by_path(&self, path: &Path) -> Option<(Agent, String)> {
         self.paths.get(path).map(|e| e.clone())
     }
@@ -216,9 +223,33 @@ impl Index {
         workspace: &Workspace,
         mode: ReadMode,
     ) -> io::Result<Change> {
+        self.index_file(store, file, workspace, mode, true)
+    }
+
+    /// Index one file of a scope being loaded: as `refresh`, but no client is told (the list
+    /// that waits for the load reads the index), so no summary is built.
+    pub fn load(
+        &self,
+        store: &dyn SessionStore,
+        file: &SessionFile,
+        workspace: &Workspace,
+        mode: ReadMode,
+    ) -> io::Result<()> {
+        self.index_file(store, file, workspace, mode, false)
+            .map(|_| ())
+    }
+
+    fn index_file(
+        &self,
+        store: &dyn SessionStore,
+        file: &SessionFile,
+        workspace: &Workspace,
+        mode: ReadMode,
+        tell: bool,
+    ) -> io::Result<Change> {
         let k = (file.agent, file.id.clone());
         let existing = self.entries.get(&k).map(|e| e.clone());
-        let from_cache = if existing.is_none() {
+        let mut from_cache = if existing.is_none() {
             self.cached
                 .lock()
                 .unwrap()
@@ -227,6 +258,37 @@ impl Index {
         } else {
             None
         };
+        // A warm start: a file whose key matches the cache takes the cached state as it is
+        // (moved, not copied; the file is not opened).
+        if let Some(c) = from_cache.take() {
+            let key = match std::fs::metadata(&file.path) {
+                Ok(m) => FileKey::of(&m),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Ok(self.remove_path(&file.path));
+                }
+                Err(e) => return Err(e),
+            };
+            if key != c.key || (c.state.partial && mode == ReadMode::Full) {
+                from_cache = Some(c);
+            } else {
+                let in_workspace = store.in_workspace(&file.path, &c.state, workspace);
+                let entry = IndexEntry {
+                    file: file.clone(),
+                    key,
+                    state: c.state,
+                    in_workspace,
+                };
+                let visible = store.is_listable(&entry.state);
+                let change = if tell && visible {
+                    Change::Added(entry.summary())
+                } else {
+                    Change::Unchanged
+                };
+                self.paths.insert(file.path.clone(), k.clone());
+                self.entries.insert(k, entry);
+                return Ok(change);
+            }
+        }
         let prior: Option<(&FileKey, &ScanState)> = match (&existing, &from_cache) {
             (Some(e), _) if e.file.path == file.path => Some((&e.key, &e.state)),
             (None, Some(c)) => Some((&c.key, &c.state)),
@@ -264,7 +326,7 @@ impl Index {
         if !from_prior {
             self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        let summary = if was_visible != visible || (visible && changed) {
+        let summary = if tell && (was_visible != visible || (visible && changed)) {
             Some(entry.summary())
         } else {
             None

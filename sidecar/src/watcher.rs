@@ -199,6 +199,14 @@ fn run(
         native_watches: 0,
         fell_back_at: None,
     };
+    // Test hook (`SESSION_SIDECAR_WATCH_DELAY_MS=N`): the watches go in N ms late, as on a
+    // loaded machine where this thread starts after the client's first requests.
+    if let Some(ms) = std::env::var("SESSION_SIDECAR_WATCH_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(Duration::from_millis(ms.min(10_000)));
+    }
     let mut pending: Vec<PathBuf> = Vec::new();
     let mut watched_parents: BTreeSet<PathBuf> = BTreeSet::new();
     let mut install = |w: &mut Watching, root: &Path, pending: &mut Vec<PathBuf>| {
@@ -222,6 +230,10 @@ fn run(
         install(&mut w, root, &mut pending);
     }
     catch_up(&mut w, &weak, &roots);
+    // Writes made before the watches were in place produced no event.
+    if let Some(sc) = weak.upgrade() {
+        sc.catch_up_after_watch();
+    }
     loop {
         if let Ok(()) | Err(mpsc::TryRecvError::Disconnected) = stop_rx.try_recv() {
             return;

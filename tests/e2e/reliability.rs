@@ -947,6 +947,73 @@ fn a_full_disk_changes_nothing() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Writes before the watches are in place
+
+/// The watcher thread installs its watches in the background (here 1.5 s late, as on a loaded
+/// machine). A session appended to after the client listed it and subscribed to it, but before
+/// the watches were in place, produced no event: the sidecar looks once when they are, and the
+/// client gets both the new count (`sessions/changed`) and the new message (`sessions/appended`).
+#[test]
+fn writes_before_the_watches_are_in_place_are_not_missed() {
+    let home = FixtureHome::new();
+    let mut s = Server::start_with(
+        &home,
+        WS,
+        json!({}),
+        &[("SESSION_SIDECAR_WATCH_DELAY_MS", "1500".into())],
+        None,
+    );
+    let t0 = Instant::now();
+    s.call("sessions/list", json!({}));
+    let before = s.call("sessions/info", json!({"session": TOOL_USE}))["messageCount"]
+        .as_u64()
+        .unwrap();
+    let page = s.call("sessions/history", json!({"session": TOOL_USE, "limit": 2}));
+    let sub = s.call(
+        "sessions/subscribe",
+        json!({"session": TOOL_USE, "after": page["newerCursor"]}),
+    );
+    let sub_id = sub["subscription"].as_str().unwrap().to_string();
+    let last = page["items"].as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = home.claude_project().join(format!("{TOOL_USE}.jsonl"));
+    append(
+        &path,
+        claude_line(
+            TOOL_USE,
+            &turn_uuid(9101),
+            Some(&last),
+            "user",
+            "written before the watches",
+        )
+        .as_bytes(),
+    );
+    assert!(
+        t0.elapsed() < Duration::from_millis(1500),
+        "the append must come before the watches ({:?})",
+        t0.elapsed()
+    );
+    let changed = s.wait_notification("sessions/changed", Duration::from_secs(10), |p| {
+        p["updated"].as_array().is_some_and(|u| {
+            u.iter()
+                .any(|x| x["id"] == TOOL_USE && x["messageCount"] == json!(before + 1))
+        })
+    });
+    assert!(changed.is_some(), "the new count was not pushed");
+    let appended = s
+        .wait_notification("sessions/appended", Duration::from_secs(10), |p| {
+            p["subscription"] == sub_id.as_str()
+        })
+        .expect("the new message was not pushed");
+    let items = appended["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["content"][0]["text"], "written before the watches");
+    s.shutdown();
+}
+
+// ---------------------------------------------------------------------------------------------
 // The inotify limit
 
 /// Native watches beyond the first fail as at the kernel's inotify limit

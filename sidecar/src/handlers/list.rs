@@ -2,6 +2,7 @@
 //! keyset cursor so a page stays stable while sessions are added.
 
 use crate::error::{Result, SidecarError};
+use crate::index::IndexEntry;
 use crate::protocol::{Agent, ErrorCode, ListParams, ListResult, SessionSummary};
 use crate::Sidecar;
 use base64::Engine;
@@ -18,11 +19,15 @@ pub struct ListCursor {
     pub i: String,
 }
 
-fn sort_key(s: &SessionSummary) -> (std::cmp::Reverse<i64>, Agent, String) {
+/// Newest first: last modified (ms), then agent, then id. Read off the index entry, so sorting
+/// and paging build no summary: only the page's items are built.
+type SortKey = (std::cmp::Reverse<i64>, Agent, String);
+
+fn sort_key(e: &IndexEntry) -> SortKey {
     (
-        std::cmp::Reverse(crate::time::parse_ms(&s.last_modified).unwrap_or(0)),
-        s.agent,
-        s.id.clone(),
+        std::cmp::Reverse(e.key.mtime_ms()),
+        e.file.agent,
+        e.file.id.clone(),
     )
 }
 
@@ -49,7 +54,8 @@ pub fn list(sc: &Sidecar, p: ListParams) -> Result<ListResult> {
         None => None,
     };
     let query = p.query.as_ref().map(|q| q.to_lowercase());
-    let mut items: Vec<SessionSummary> = Vec::new();
+    let after = after.map(|c| (std::cmp::Reverse(c.m), c.a, c.i));
+    let mut found: Vec<SortKey> = Vec::new();
     for e in sc.index.entries.iter() {
         if p.scope == crate::protocol::Scope::Workspace && !e.in_workspace {
             continue;
@@ -66,49 +72,60 @@ pub fn list(sc: &Sidecar, p: ListParams) -> Result<ListResult> {
         if !store.is_listable(&e.state) {
             continue;
         }
-        let s = e.summary();
+        let st = &e.state;
         if let Some(b) = &p.branch {
             if b == "@current" {
-                if branch.is_none() || s.git_branch != branch {
+                if branch.is_none() || st.git_branch != branch {
                     continue;
                 }
-            } else if s.git_branch.as_deref() != Some(b.as_str()) {
+            } else if st.git_branch.as_deref() != Some(b.as_str()) {
                 continue;
             }
         }
         if let Some(q) = &query {
+            let title = st.title();
+            let first = st.first_prompt();
             let hay = [
-                s.title.as_deref(),
-                s.first_prompt.as_deref(),
-                Some(s.id.as_str()),
-                s.git_branch.as_deref(),
-                s.tag.as_deref(),
+                title.as_deref(),
+                first.as_deref(),
+                Some(e.file.id.as_str()),
+                st.git_branch.as_deref(),
+                st.tag.as_deref().filter(|t| !t.is_empty()),
             ];
             if !hay.iter().flatten().any(|h| h.to_lowercase().contains(q)) {
                 continue;
             }
         }
-        items.push(s);
+        let k = sort_key(&e);
+        if after.as_ref().is_some_and(|a| k <= *a) {
+            continue;
+        }
+        found.push(k);
     }
-    items.sort_by_key(sort_key);
-    if let Some(c) = after {
-        let k = (std::cmp::Reverse(c.m), c.a, c.i);
-        items.retain(|s| sort_key(s) > k);
+    let more = found.len() > limit as usize;
+    if more {
+        found.select_nth_unstable(limit as usize - 1);
+        found.truncate(limit as usize);
     }
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(encode_cursor)
+    found.sort_unstable();
+    // A session removed since the scan above is left out of this page.
+    let items: Vec<SessionSummary> = found
+        .iter()
+        .filter_map(|(_, agent, id)| sc.index.get_summary(*agent, id))
+        .collect();
+    let next_cursor = if more {
+        found.last().map(encode_cursor)
     } else {
         None
     };
     Ok(ListResult { items, next_cursor })
 }
 
-fn encode_cursor(s: &SessionSummary) -> String {
+fn encode_cursor(k: &SortKey) -> String {
     let c = ListCursor {
-        m: crate::time::parse_ms(&s.last_modified).unwrap_or(0),
-        a: s.agent,
-        i: s.id.clone(),
+        m: k.0 .0,
+        a: k.1,
+        i: k.2.clone(),
     };
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap())
 }
