@@ -34,11 +34,7 @@ pub struct Cache {
 impl Cache {
     pub fn new(cache_dir: &Path, stores_key: &str) -> Cache {
         // One cache per set of store roots, so two homes never share entries.
-        let mut h: u64 = 0xcbf29ce484222325;
-        for b in stores_key.bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
+        let h = crate::transcript::fnv1a64(stores_key.as_bytes());
         Cache {
             path: cache_dir.join(format!("index-{h:016x}.json")),
             saving: std::sync::Mutex::new(()),

@@ -35,11 +35,7 @@ pub fn cursor_id(id: &str) -> std::borrow::Cow<'_, str> {
     if id.len() <= MAX_PLAIN_ID {
         return std::borrow::Cow::Borrowed(id);
     }
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in id.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
+    let h = crate::transcript::fnv1a64(id.as_bytes());
     std::borrow::Cow::Owned(format!("#{}-{h:016x}", id.len()))
 }
 

@@ -193,13 +193,17 @@ pub fn fingerprint(file: &mut File, offset: u64) -> io::Result<u64> {
     file.seek(SeekFrom::Start(start))?;
     let mut b = Vec::with_capacity(64);
     file.by_ref().take(offset - start).read_to_end(&mut b)?;
-    // FNV-1a
+    Ok(fnv1a64(&b))
+}
+
+/// FNV-1a, 64 bit: a fast non-cryptographic hash (fingerprints, cache file names, cursor ids).
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
-    for x in b {
-        h ^= x as u64;
+    for &b in bytes {
+        h ^= b as u64;
         h = h.wrapping_mul(0x100000001b3);
     }
-    Ok(h)
+    h
 }
 
 /// Reads complete lines backwards from `end`, in chunks, calling `f(offset, line)` from the
