@@ -64,6 +64,18 @@ pub struct Index {
     pub dirty: std::sync::atomic::AtomicBool,
 }
 
+/// The file's key, if it is still the one `prior_state` was read at and that state serves `mode`
+/// (a head-and-tail state does not serve a full read).
+fn unchanged_key(
+    path: &Path,
+    prior_key: &FileKey,
+    prior_state: &ScanState,
+    mode: ReadMode,
+) -> io::Result<Option<FileKey>> {
+    let key = FileKey::of(&std::fs::metadata(path)?);
+    Ok((*prior_key == key && (!prior_state.partial || mode == ReadMode::Lite)).then_some(key))
+}
+
 /// Read a file into a summary state, reusing `prior` when the file only grew.
 pub fn scan_file(
     store: &dyn SessionStore,
@@ -73,8 +85,7 @@ pub fn scan_file(
 ) -> io::Result<(FileKey, ScanState)> {
     // A file whose key did not change is not even opened (a warm start stats every file).
     if let Some((pk, ps)) = prior {
-        let key = FileKey::of(&std::fs::metadata(path)?);
-        if *pk == key && (!ps.partial || mode == ReadMode::Lite) {
+        if let Some(key) = unchanged_key(path, pk, ps, mode)? {
             return Ok((key, ps.clone()));
         }
     }
@@ -249,7 +260,7 @@ impl Index {
     ) -> io::Result<Change> {
         let k = (file.agent, file.id.clone());
         let existing = self.entries.get(&k).map(|e| e.clone());
-        let mut from_cache = if existing.is_none() {
+        let from_cache = if existing.is_none() {
             self.cached
                 .lock()
                 .unwrap()
@@ -260,41 +271,22 @@ impl Index {
         };
         // A warm start: a file whose key matches the cache takes the cached state as it is
         // (moved, not copied; the file is not opened).
-        if let Some(c) = from_cache.take() {
-            let key = match std::fs::metadata(&file.path) {
-                Ok(m) => FileKey::of(&m),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Ok(self.remove_path(&file.path));
-                }
-                Err(e) => return Err(e),
-            };
-            if key != c.key || (c.state.partial && mode == ReadMode::Full) {
-                from_cache = Some(c);
-            } else {
-                let in_workspace = store.in_workspace(&file.path, &c.state, workspace);
-                let entry = IndexEntry {
-                    file: file.clone(),
-                    key,
-                    state: c.state,
-                    in_workspace,
-                };
-                let visible = store.is_listable(&entry.state);
-                let change = if tell && visible {
-                    Change::Added(entry.summary())
-                } else {
-                    Change::Unchanged
-                };
-                self.paths.insert(file.path.clone(), k.clone());
-                self.entries.insert(k, entry);
-                return Ok(change);
+        let scanned = match from_cache {
+            Some(c) => match unchanged_key(&file.path, &c.key, &c.state, mode) {
+                Ok(Some(key)) => Ok((key, c.state, true)),
+                Ok(None) => scan_file(store, &file.path, Some((&c.key, &c.state)), mode)
+                    .map(|(k, s)| (k, s, false)),
+                Err(e) => Err(e),
+            },
+            None => {
+                let prior = existing
+                    .as_ref()
+                    .filter(|e| e.file.path == file.path)
+                    .map(|e| (&e.key, &e.state));
+                scan_file(store, &file.path, prior, mode).map(|(k, s)| (k, s, false))
             }
-        }
-        let prior: Option<(&FileKey, &ScanState)> = match (&existing, &from_cache) {
-            (Some(e), _) if e.file.path == file.path => Some((&e.key, &e.state)),
-            (None, Some(c)) => Some((&c.key, &c.state)),
-            _ => None,
         };
-        let (key, state) = match scan_file(store, &file.path, prior, mode) {
+        let (key, state, cached_as_is) = match scanned {
             Ok(r) => r,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Ok(self.remove_path(&file.path));
@@ -318,10 +310,9 @@ impl Index {
             .map(|e| e.key != entry.key || e.state != entry.state || e.file.path != entry.file.path)
             .unwrap_or(true);
         // The persistent cache needs writing only when a file was read, not reused as cached.
-        let from_prior = match (&existing, &from_cache) {
-            (Some(e), _) => !changed && e.file.path == entry.file.path,
-            (None, Some(c)) => c.key == entry.key && c.state == entry.state,
-            _ => false,
+        let from_prior = match &existing {
+            Some(e) => !changed && e.file.path == entry.file.path,
+            None => cached_as_is,
         };
         if !from_prior {
             self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
