@@ -371,22 +371,13 @@ impl Sidecar {
         let mut p = ChangedParams::default();
         let mut seen = std::collections::HashSet::new();
         for c in changes {
-            let (key, added) = match c {
-                Change::Added(s) => (
-                    SessionKey {
-                        agent: s.agent,
-                        id: s.id,
-                    },
-                    true,
-                ),
-                Change::Updated(s) => (
-                    SessionKey {
-                        agent: s.agent,
-                        id: s.id,
-                    },
-                    false,
-                ),
-                Change::Removed(k) => (k, false),
+            let added = matches!(c, Change::Added(_));
+            let key = match c {
+                Change::Added(s) | Change::Updated(s) => SessionKey {
+                    agent: s.agent,
+                    id: s.id,
+                },
+                Change::Removed(k) => k,
                 Change::Unchanged => continue,
             };
             if !seen.insert((key.agent, key.id.clone())) {
@@ -462,7 +453,6 @@ impl Sidecar {
         }
     }
 
-    /// Every path the watcher should cover.
     /// The watcher has its watches in place. A write made between the sidecar reading a file
     /// (the index load, the history page a subscription starts after) and that moment produced
     /// no event: look once at every subscribed file and every indexed file whose key changed.
@@ -490,6 +480,7 @@ impl Sidecar {
         }
     }
 
+    /// Every path the watcher should cover.
     pub fn watch_roots(&self) -> Vec<PathBuf> {
         self.stores.iter().flat_map(|s| s.watch_roots()).collect()
     }
