@@ -248,22 +248,45 @@ pub fn run(
         kill_group(pid, libc::SIGKILL);
         let _ = child.wait();
     };
-    let cannot_write = |e: std::io::Error| Step::Failed(format!("cannot write to it: {e}"));
-    let mut step = match (conversation.as_deref_mut(), stdin.as_mut()) {
-        (Some(c), Some(w)) => c
-            .open(w, ctl)
-            .map_or_else(cannot_write, |()| Step::Continue),
-        _ => Step::Continue,
-    };
+    // A write that fails usually means the agent has exited (a closed pipe): its stdin is
+    // dropped and the exit below says why, with its stderr. If it is still running
+    // `KILL_GRACE` later, the write error is the failure.
+    let mut write_error: Option<(std::io::Error, Instant)> = None;
+    let mut step = Step::Continue;
+    if let (Some(c), Some(w)) = (conversation.as_deref_mut(), stdin.as_mut()) {
+        if let Err(e) = c.open(w, ctl) {
+            write_error = Some((e, Instant::now()));
+        }
+    }
     let mut done_at: Option<Instant> = None;
     loop {
         // The conversation: every line the agent wrote since the last round.
-        if let (Some(c), Some(rx), Some(w)) =
-            (conversation.as_deref_mut(), lines.as_ref(), stdin.as_mut())
-        {
+        if let (Some(c), Some(rx), Some(w), None) = (
+            conversation.as_deref_mut(),
+            lines.as_ref(),
+            stdin.as_mut(),
+            write_error.as_ref(),
+        ) {
             while step == Step::Continue {
                 let Ok(line) = rx.try_recv() else { break };
-                step = c.on_line(&line, w, ctl).unwrap_or_else(cannot_write);
+                match c.on_line(&line, w, ctl) {
+                    Ok(s) => step = s,
+                    Err(e) => {
+                        write_error = Some((e, Instant::now()));
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some((e, at)) = &write_error {
+            stdin = None;
+            if at.elapsed() > KILL_GRACE && step == Step::Continue {
+                let detail = tail_text(&err);
+                step = Step::Failed(if detail.is_empty() {
+                    format!("cannot write to it: {e}")
+                } else {
+                    format!("cannot write to it: {e}: {detail}")
+                });
             }
         }
         match &step {
@@ -531,5 +554,71 @@ mod tests {
             e.message
         );
         assert!(e.message.contains("no such thread"), "{}", e.message);
+    }
+
+    /// Answers `ready` with a line of its own.
+    struct Replier;
+    impl Conversation for Replier {
+        fn open(&mut self, _: &mut dyn Write, _: &RequestControl) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn on_line(
+            &mut self,
+            line: &str,
+            w: &mut dyn Write,
+            _: &RequestControl,
+        ) -> std::io::Result<Step> {
+            if line == "ready" {
+                w.write_all(b"hi\n")?;
+                w.flush()?;
+            }
+            Ok(Step::Continue)
+        }
+    }
+
+    #[test]
+    fn a_closed_stdin_fails_with_what_the_agent_said() {
+        // It closes its stdin before it says `ready`, so the answer meets a closed pipe. It
+        // exits soon after: the failure is its exit, with its stderr, not the write.
+        let e = run(
+            &spec(
+                &[
+                    "sh",
+                    "-c",
+                    "exec 0<&-; echo ready; sleep 0.3; echo no such thread >&2; exit 2",
+                ],
+                DEFAULT_TIMEOUT,
+            ),
+            Some(&mut Replier),
+            &RequestControl::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::AgentFailed);
+        assert!(
+            e.message.contains("before its work was done") && e.message.contains("no such thread"),
+            "{}",
+            e.message
+        );
+
+        // One that keeps running with its stdin closed fails on the write, with its stderr.
+        let e = run(
+            &spec(
+                &[
+                    "sh",
+                    "-c",
+                    "exec 0<&-; echo not reading >&2; echo ready; sleep 30",
+                ],
+                DEFAULT_TIMEOUT,
+            ),
+            Some(&mut Replier),
+            &RequestControl::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::AgentFailed);
+        assert!(
+            e.message.contains("cannot write to it") && e.message.contains("not reading"),
+            "{}",
+            e.message
+        );
     }
 }
