@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks vs the official Claude Agent SDK; regenerates bench/RESULTS.md.
-#   bench/run.sh [--runs N] [--appends N] [--only list,history,fork,append]
+#   bench/run.sh [--runs N] [--appends N] [--turns N] [--only list,history,fork,append,context]
 # Corpora (about 2.2 GB) are generated once into $BENCH_WORK (default .tools/bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."

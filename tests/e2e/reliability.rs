@@ -949,10 +949,12 @@ fn a_full_disk_changes_nothing() {
 // ---------------------------------------------------------------------------------------------
 // Writes before the watches are in place
 
-/// The watcher thread installs its watches in the background (here 1.5 s late, as on a loaded
+/// The watcher thread installs its watches in the background (here 4 s late, as on a loaded
 /// machine). A session appended to after the client listed it and subscribed to it, but before
 /// the watches were in place, produced no event: the sidecar looks once when they are, and the
 /// client gets both the new count (`sessions/changed`) and the new message (`sessions/appended`).
+const WATCH_DELAY_MS: u64 = 4000;
+
 #[test]
 fn writes_before_the_watches_are_in_place_are_not_missed() {
     let home = FixtureHome::new();
@@ -960,7 +962,7 @@ fn writes_before_the_watches_are_in_place_are_not_missed() {
         &home,
         WS,
         json!({}),
-        &[("SESSION_SIDECAR_WATCH_DELAY_MS", "1500".into())],
+        &[("SESSION_SIDECAR_WATCH_DELAY_MS", WATCH_DELAY_MS.to_string())],
         None,
     );
     let t0 = Instant::now();
@@ -991,7 +993,7 @@ fn writes_before_the_watches_are_in_place_are_not_missed() {
         .as_bytes(),
     );
     assert!(
-        t0.elapsed() < Duration::from_millis(1500),
+        t0.elapsed() < Duration::from_millis(WATCH_DELAY_MS),
         "the append must come before the watches ({:?})",
         t0.elapsed()
     );
