@@ -64,6 +64,24 @@ def ratio(ours, theirs):
     return f"{theirs / ours:.0f}×" if theirs / ours >= 10 else f"{theirs / ours:.1f}×"
 
 
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(q * (len(v) - 1))))] if v else None
+
+
+def end_line(path, s):
+    """Claude leaves its last row without a newline and starts its next append with one: write
+    that newline now, give the watcher time to see it, and drop what it caused."""
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        if f.tell() and (f.seek(-1, 2) or True) and f.read(1) != b"\n":
+            with open(path, "ab") as a:
+                a.write(b"\n")
+    time.sleep(0.5)
+    while not s.notes.empty():
+        s.notes.get()
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -215,28 +233,24 @@ class Bench:
         self.add("fork a 100 MB transcript", statistics.median(times), max(rss), sdk and sdk["seconds"], sdk and sdk["maxrss_kb"], "≤ 0.3 s, ≤ 30 MB")
         self.add("`cp` + fsync of the same file (physical limit)", statistics.median(cps), None, None, None, "")
 
+    def append_target(self):
+        """The latency workloads' session: the longest of a 20-session, 10 MB corpus, listed by a
+        fresh sidecar. Returns (workspace, session id, path, server)."""
+        home, manifest = self.corpus("c-append", "--sessions", "20", "--size-mb", "10", "--projects", "1", "--seed", "9")
+        target = max(manifest, key=lambda m: m.get("messages", 0))
+        s = self.server(home, manifest[0]["cwd"], tempfile.mkdtemp(dir=self.work))
+        s.call("sessions/list", {})
+        return manifest[0]["cwd"], target["session_id"], target["file"], s
+
     def append_latency(self):
         print("4. append latency", flush=True)
-        home, manifest = self.corpus("c-append", "--sessions", "20", "--size-mb", "10", "--projects", "1", "--seed", "9")
-        ws = manifest[0]["cwd"]
-        target = max(manifest, key=lambda m: m.get("messages", 0))
-        sid, path = target["session_id"], target["file"]
-        cache = tempfile.mkdtemp(dir=self.work)
-        s = self.server(home, ws, cache)
-        s.call("sessions/list", {})
+        ws, sid, path, s = self.append_target()
         sub = None
         try:
             sub = s.call("sessions/subscribe", {"session": sid})["subscription"]
         except RuntimeError as e:
             self.notes.append(f"subscribe unavailable: {e}")
-        with open(path, "rb") as f:
-            f.seek(0, 2)
-            if f.tell() and (f.seek(-1, 2) or True) and f.read(1) != b"\n":
-                with open(path, "ab") as a:
-                    a.write(b"\n")
-        time.sleep(0.5)
-        while not s.notes.empty():
-            s.notes.get()
+        end_line(path, s)
         changed, appended = [], []
         n = self.args.appends
         for i in range(n):
@@ -264,11 +278,6 @@ class Bench:
             if got_a is not None:
                 appended.append(got_a)
         s.close()
-
-        def pct(v, q):
-            v = sorted(v)
-            return v[min(len(v) - 1, int(round(q * (len(v) - 1))))] if v else None
-
         self.add(f"append → sessions/changed, p50 ({len(changed)}/{n} seen)", pct(changed, 0.5), None, None, None, "")
         self.add(f"append → sessions/changed, p99", pct(changed, 0.99), None, None, None, "≤ 150 ms")
         if appended:
@@ -280,13 +289,7 @@ class Bench:
         sessions/contextUsage carrying the new figure. Turns are 400 ms apart, past the 300 ms
         push throttle, as an agent's turns are; the figure is the push's own latency."""
         print("6. model turn -> sessions/contextUsage latency", flush=True)
-        home, manifest = self.corpus("c-append", "--sessions", "20", "--size-mb", "10", "--projects", "1", "--seed", "9")
-        ws = manifest[0]["cwd"]
-        target = max(manifest, key=lambda m: m.get("messages", 0))
-        sid, path = target["session_id"], target["file"]
-        cache = tempfile.mkdtemp(dir=self.work)
-        s = self.server(home, ws, cache)
-        s.call("sessions/list", {})
+        ws, sid, path, s = self.append_target()
         parent = None
         with open(path, "rb") as f:
             f.seek(max(0, os.path.getsize(path) - (1 << 20)))
@@ -295,14 +298,7 @@ class Bench:
                     parent = json.loads(raw).get("uuid") or parent
                 except ValueError:
                     pass
-        with open(path, "rb") as f:
-            f.seek(0, 2)
-            if f.tell() and (f.seek(-1, 2) or True) and f.read(1) != b"\n":
-                with open(path, "ab") as a:
-                    a.write(b"\n")
-        time.sleep(0.5)
-        while not s.notes.empty():
-            s.notes.get()
+        end_line(path, s)
         got, n = [], self.args.turns
         for i in range(n):
             u, used = str(uuid.uuid4()), 10_000 + i
@@ -329,10 +325,8 @@ class Bench:
                     break
             time.sleep(max(0.0, t0 + 0.4 - time.perf_counter()))
         s.close()
-        v = sorted(got)
-        pct = lambda q: v[min(len(v) - 1, int(round(q * (len(v) - 1))))] if v else None  # noqa: E731
-        self.add(f"model turn → sessions/contextUsage, p50 ({len(got)}/{n} seen)", pct(0.5), None, None, None, "")
-        self.add("model turn → sessions/contextUsage, p99", pct(0.99), None, None, None, "≤ 500 ms")
+        self.add(f"model turn → sessions/contextUsage, p50 ({len(got)}/{n} seen)", pct(got, 0.5), None, None, None, "")
+        self.add("model turn → sessions/contextUsage, p99", pct(got, 0.99), None, None, None, "≤ 500 ms")
 
     # ---- report --------------------------------------------------------------------------
     def write(self, path):

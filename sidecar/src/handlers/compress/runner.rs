@@ -576,49 +576,34 @@ mod tests {
         }
     }
 
+    /// `sh -c script` answered by a [`Replier`]: the failure's message (it must fail, as
+    /// `agentFailed`).
+    fn replier_failure(script: &str) -> String {
+        let e = run(
+            &spec(&["sh", "-c", script], DEFAULT_TIMEOUT),
+            Some(&mut Replier),
+            &RequestControl::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::AgentFailed, "{}", e.message);
+        e.message
+    }
+
     #[test]
     fn a_closed_stdin_fails_with_what_the_agent_said() {
         // It closes its stdin before it says `ready`, so the answer meets a closed pipe. It
         // exits soon after: the failure is its exit, with its stderr, not the write.
-        let e = run(
-            &spec(
-                &[
-                    "sh",
-                    "-c",
-                    "exec 0<&-; echo ready; sleep 0.3; echo no such thread >&2; exit 2",
-                ],
-                DEFAULT_TIMEOUT,
-            ),
-            Some(&mut Replier),
-            &RequestControl::default(),
-        )
-        .unwrap_err();
-        assert_eq!(e.code, ErrorCode::AgentFailed);
+        let m =
+            replier_failure("exec 0<&-; echo ready; sleep 0.3; echo no such thread >&2; exit 2");
         assert!(
-            e.message.contains("before its work was done") && e.message.contains("no such thread"),
-            "{}",
-            e.message
+            m.contains("before its work was done") && m.contains("no such thread"),
+            "{m}"
         );
-
         // One that keeps running with its stdin closed fails on the write, with its stderr.
-        let e = run(
-            &spec(
-                &[
-                    "sh",
-                    "-c",
-                    "exec 0<&-; echo not reading >&2; echo ready; sleep 30",
-                ],
-                DEFAULT_TIMEOUT,
-            ),
-            Some(&mut Replier),
-            &RequestControl::default(),
-        )
-        .unwrap_err();
-        assert_eq!(e.code, ErrorCode::AgentFailed);
+        let m = replier_failure("exec 0<&-; echo not reading >&2; echo ready; sleep 30");
         assert!(
-            e.message.contains("cannot write to it") && e.message.contains("not reading"),
-            "{}",
-            e.message
+            m.contains("cannot write to it") && m.contains("not reading"),
+            "{m}"
         );
     }
 }
