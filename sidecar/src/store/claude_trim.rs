@@ -30,7 +30,7 @@ use super::trim_rules::{
 };
 use super::{SessionFile, SessionStore, TrimOptions};
 use crate::error::{Result, SidecarError};
-use crate::protocol::Agent;
+use crate::protocol::{Agent, ErrorCode};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -110,7 +110,12 @@ const LOG_ROWS: [&str; 4] = [
     "api-request-resumed",
 ];
 
+/// How many lines a trim reads between two looks at the request's cancellation.
+const CANCEL_CHECK_LINES: usize = 4096;
+
 /// Calls `f(index, line)` for every line (a last line without `\n` included), newline stripped.
+/// A request the client cancelled stops here, every `CANCEL_CHECK_LINES` lines, rather than
+/// at the commit after the whole file was read and written.
 fn each_line(path: &Path, mut f: impl FnMut(usize, &[u8]) -> Result<()>) -> Result<()> {
     let file = File::open(path).map_err(|e| SidecarError::unreadable(path, &e))?;
     let mut r = BufReader::with_capacity(1 << 20, file);
@@ -123,6 +128,12 @@ fn each_line(path: &Path, mut f: impl FnMut(usize, &[u8]) -> Result<()>) -> Resu
             .map_err(|e| SidecarError::unreadable(path, &e))?;
         if n == 0 {
             return Ok(());
+        }
+        if i % CANCEL_CHECK_LINES == 0 && crate::handlers::current_cancelled() {
+            return Err(SidecarError::new(
+                ErrorCode::RequestCancelled,
+                "request cancelled",
+            ));
         }
         let mut line: &[u8] = &buf;
         if let Some(s) = line.strip_suffix(b"\n") {
@@ -731,6 +742,40 @@ mod tests {
             "b"
         )
         .is_none());
+    }
+
+    #[test]
+    fn a_cancelled_request_stops_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let lines = CANCEL_CHECK_LINES * 2 + 10;
+        std::fs::write(&path, "{}\n".repeat(lines)).unwrap();
+        let ctl = crate::handlers::RequestControl::default();
+        let mut seen = 0;
+        ctl.enter(|| {
+            each_line(&path, |_, _| {
+                seen += 1;
+                Ok(())
+            })
+        })
+        .unwrap();
+        assert_eq!(seen, lines);
+        // Cancelled part-way: it stops at the next check.
+        let mut seen = 0;
+        let e = ctl
+            .enter(|| {
+                each_line(&path, |i, _| {
+                    if i == 10 {
+                        ctl.cancelled
+                            .store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    seen += 1;
+                    Ok(())
+                })
+            })
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::RequestCancelled);
+        assert_eq!(seen, CANCEL_CHECK_LINES);
     }
 
     #[test]
