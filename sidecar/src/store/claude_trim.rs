@@ -110,17 +110,20 @@ const LOG_ROWS: [&str; 4] = [
     "api-request-resumed",
 ];
 
-/// How many lines a trim reads between two looks at the request's cancellation.
+/// How many lines, or bytes, a trim reads between two looks at the request's cancellation.
 const CANCEL_CHECK_LINES: usize = 4096;
+const CANCEL_CHECK_BYTES: usize = 16 << 20;
 
 /// Calls `f(index, line)` for every line (a last line without `\n` included), newline stripped.
-/// A request the client cancelled stops here, every `CANCEL_CHECK_LINES` lines, rather than
-/// at the commit after the whole file was read and written.
+/// A request the client cancelled stops here, every `CANCEL_CHECK_LINES` lines or
+/// `CANCEL_CHECK_BYTES` bytes, rather than at the commit after the whole file was read and
+/// written.
 fn each_line(path: &Path, mut f: impl FnMut(usize, &[u8]) -> Result<()>) -> Result<()> {
     let file = File::open(path).map_err(|e| SidecarError::unreadable(path, &e))?;
     let mut r = BufReader::with_capacity(1 << 20, file);
     let mut buf = Vec::with_capacity(1 << 16);
     let mut i = 0;
+    let mut since_check = 0;
     loop {
         buf.clear();
         let n = r
@@ -129,11 +132,15 @@ fn each_line(path: &Path, mut f: impl FnMut(usize, &[u8]) -> Result<()>) -> Resu
         if n == 0 {
             return Ok(());
         }
-        if i % CANCEL_CHECK_LINES == 0 && crate::handlers::current_cancelled() {
-            return Err(SidecarError::new(
-                ErrorCode::RequestCancelled,
-                "request cancelled",
-            ));
+        since_check += n;
+        if i % CANCEL_CHECK_LINES == 0 || since_check >= CANCEL_CHECK_BYTES {
+            since_check = 0;
+            if crate::handlers::current_cancelled() {
+                return Err(SidecarError::new(
+                    ErrorCode::RequestCancelled,
+                    "request cancelled",
+                ));
+            }
         }
         let mut line: &[u8] = &buf;
         if let Some(s) = line.strip_suffix(b"\n") {

@@ -280,7 +280,11 @@ pub fn run(
         }
         if let Some((e, at)) = &write_error {
             stdin = None;
-            if at.elapsed() > KILL_GRACE && step == Step::Continue {
+            // (`try_wait` keeps the status, so the exit is still seen below.)
+            if at.elapsed() > KILL_GRACE
+                && step == Step::Continue
+                && matches!(child.try_wait(), Ok(None))
+            {
                 let detail = tail_text(&err);
                 step = Step::Failed(if detail.is_empty() {
                     format!("cannot write to it: {e}")
@@ -324,6 +328,9 @@ pub fn run(
                     let mut detail = tail_text(&err);
                     if detail.is_empty() {
                         detail = tail_text(&out);
+                    }
+                    if let (true, Some((e, _))) = (detail.is_empty(), &write_error) {
+                        detail = format!("cannot write to it: {e}");
                     }
                     return Err(SidecarError::new(
                         ErrorCode::AgentFailed,
