@@ -82,6 +82,11 @@ impl ScanState {
             .or_else(|| self.first_prompt())
     }
 
+    /// The session's tag; an empty tag row (the SDK's way to clear it) means none.
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref().filter(|t| !t.is_empty())
+    }
+
     pub fn first_prompt(&self) -> Option<String> {
         self.first_prompt
             .clone()
@@ -109,7 +114,7 @@ impl ScanState {
             size_bytes: key.size,
             cwd: self.cwd.clone(),
             git_branch: self.git_branch.clone(),
-            tag: self.tag.clone().filter(|t| !t.is_empty()),
+            tag: self.tag().map(str::to_string),
             message_count: self.message_count,
             counts_exact: !self.partial,
             model: self.model.clone(),

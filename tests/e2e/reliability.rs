@@ -949,12 +949,15 @@ fn a_full_disk_changes_nothing() {
 // ---------------------------------------------------------------------------------------------
 // Writes before the watches are in place
 
-/// The watcher thread installs its watches in the background (here 4 s late, as on a loaded
-/// machine). A session appended to after the client listed it and subscribed to it, but before
-/// the watches were in place, produced no event: the sidecar looks once when they are, and the
-/// client gets both the new count (`sessions/changed`) and the new message (`sessions/appended`).
+/// How late the watches go in (`SESSION_SIDECAR_WATCH_DELAY_MS`): long enough for the test's
+/// requests and its append to come first.
 const WATCH_DELAY_MS: u64 = 4000;
 
+/// The watcher thread installs its watches in the background (here `WATCH_DELAY_MS` late, as on
+/// a loaded machine). A session appended to after the client listed it and subscribed to it, but
+/// before the watches were in place, produced no event: the sidecar looks once when they are,
+/// and the client gets both the new count (`sessions/changed`) and the new message
+/// (`sessions/appended`).
 #[test]
 fn writes_before_the_watches_are_in_place_are_not_missed() {
     let home = FixtureHome::new();

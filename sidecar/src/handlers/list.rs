@@ -90,7 +90,7 @@ pub fn list(sc: &Sidecar, p: ListParams) -> Result<ListResult> {
                 first.as_deref(),
                 Some(e.file.id.as_str()),
                 st.git_branch.as_deref(),
-                st.tag.as_deref().filter(|t| !t.is_empty()),
+                st.tag(),
             ];
             if !hay.iter().flatten().any(|h| h.to_lowercase().contains(q)) {
                 continue;
